@@ -1,0 +1,119 @@
+"""The ``w2v-np`` command: ``train`` and ``similar``.
+
+Bad input ends with one line ``w2v-np: error: ...`` on stderr and exit status 2.
+"""
+import argparse
+import sys
+
+from .backend import BACKENDS
+from .errors import W2VError
+from .io import read_word2vec_text
+from .query import Embeddings
+from .train import DTYPES, TrainConfig, train
+
+DEFAULTS = TrainConfig()
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _float(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="w2v-np", description="Framework-free skip-gram word2vec with negative sampling.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train_parser = commands.add_parser(
+        "train", help="train skip-gram vectors on a corpus",
+        description="Train skip-gram embeddings with negative sampling and Adam "
+                    "(defaults: the d2l chapter 'Pretraining word2vec').",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = train_parser.add_argument
+    add("--corpus", default=DEFAULTS.corpus,
+        help="'ptb' (found via $W2V_NP_DATA, the cache, or downloaded) or a text file "
+             "with one whitespace-tokenised sentence per line")
+    add("--out", metavar="DIR", help="folder for metrics.json, vectors.txt and loss.png")
+    add("--epochs", type=_positive_int, default=DEFAULTS.epochs, help="passes over the data")
+    add("--batch-size", type=_positive_int, default=DEFAULTS.batch_size, help="centers per minibatch")
+    add("--window", type=_positive_int, default=DEFAULTS.window,
+        help="maximum context window; each center draws its size uniformly from 1..WINDOW")
+    add("--negative", type=_positive_int, default=DEFAULTS.negative,
+        help="noise words per context word, drawn from count^0.75")
+    add("--dim", type=_positive_int, default=DEFAULTS.dim, help="embedding size")
+    add("--lr", type=_float, default=DEFAULTS.lr, help="Adam learning rate")
+    add("--min-count", type=_positive_int, default=DEFAULTS.min_count,
+        help="keep tokens seen at least this often; the rest become <unk>")
+    add("--sample", type=_float, default=DEFAULTS.sample,
+        help="subsampling threshold t: keep a token with probability sqrt(t/f); 0 disables")
+    add("--seed", type=_seed, default=DEFAULTS.seed,
+        help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)")
+    add("--backend", choices=BACKENDS, default=DEFAULTS.backend, help="array backend")
+    add("--dtype", choices=DTYPES, default=DEFAULTS.dtype, help="floating-point type of the tables")
+    add("--probe", action="append", metavar="WORD",
+        help="print the 3 nearest tokens of WORD after training (repeatable; default: chip)")
+    add("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+
+    similar_parser = commands.add_parser(
+        "similar", help="nearest tokens of a word by cosine similarity",
+        description="Print the tokens nearest WORD by cosine similarity.")
+    similar_parser.add_argument("vectors", metavar="VECTORS", help="word2vec text file")
+    similar_parser.add_argument("word", metavar="WORD")
+    similar_parser.add_argument("-k", type=_positive_int, default=3, help="how many neighbours")
+    return parser
+
+
+def _train(args):
+    config = TrainConfig(corpus=args.corpus, epochs=args.epochs, batch_size=args.batch_size,
+                         window=args.window, negative=args.negative, dim=args.dim, lr=args.lr,
+                         min_count=args.min_count, sample=args.sample, seed=args.seed,
+                         backend=args.backend, dtype=args.dtype)
+    train(config, out_dir=args.out, probes=args.probe or ["chip"], quiet=args.quiet)
+
+
+def _similar(args):
+    tokens, vectors = read_word2vec_text(args.vectors)
+    embeddings = Embeddings(tokens, vectors)
+    if args.word not in embeddings:
+        raise W2VError(f"word {args.word!r} is not in {args.vectors}")
+    for token, cosine in embeddings.most_similar(args.word, args.k):
+        print(f"{cosine:.3f}\t{token}")
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        {"train": _train, "similar": _similar}[args.command](args)
+    except W2VError as exc:
+        print(f"w2v-np: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("w2v-np: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Reading text corpora: PTB (found, cached or downloaded) and any text file.
+
+A corpus is a text file with one sentence per line and tokens separated by
+whitespace, as PTB ships.  Reading returns a list of sentences, each a list of
+token strings; :class:`w2v_np.vocab.Vocab` turns them into flat id arrays.
+"""
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from .errors import W2VError
+
+PTB_URL = "http://d2l-data.s3-accelerate.amazonaws.com/ptb.zip"
+PTB_SHA1 = "319d85e578af0cdc590547f26231e4e31cdf1e42"
+PTB_FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
+DATA_ENV = "W2V_NP_DATA"
+
+
+def read_sentences(path, encoding="utf-8"):
+    """Read a whitespace-tokenised text file, one sentence per line.
+
+    Returns a list of sentences (lists of ``str``); blank lines give empty sentences,
+    as the seed's ``read_ptb`` does.  Raises :class:`W2VError` for a missing,
+    unreadable, undecodable or token-free file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise W2VError(f"corpus file not found: {path}")
+    if not path.is_file():
+        raise W2VError(f"corpus path is not a file: {path}")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise W2VError(
+            f"corpus {path} is not valid {encoding}: undecodable byte at offset {exc.start}"
+        ) from None
+    except LookupError:
+        raise W2VError(f"unknown text encoding {encoding!r}") from None
+    sentences = [line.split() for line in text.split("\n")]
+    if not any(sentences):
+        raise W2VError(f"corpus {path} is empty: it holds no tokens")
+    return sentences
+
+
+def default_cache_dir():
+    """Folder where downloaded data is cached: ``$XDG_CACHE_HOME/w2v-np`` or ``~/.cache/w2v-np``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "w2v-np"
+
+
+def _sha1_of(path):
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_ptb(cache_dir=None, url=PTB_URL, sha1=PTB_SHA1, timeout=60):
+    """Download the book's ``ptb.zip``, verify its SHA-1 and unpack it into ``cache_dir/ptb``.
+
+    The folder appears only once every file is complete (unpacked into a temporary
+    folder, then renamed), so an interrupted download never leaves a half-written
+    cache.  Returns the folder holding ``ptb.train.txt``.
+    """
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = cache_dir / "ptb"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise W2VError(f"cannot create cache folder {cache_dir}: {exc.strerror}") from None
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".ptb-") as tmp:
+        archive = Path(tmp) / "ptb.zip"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response, open(archive, "wb") as out:
+                shutil.copyfileobj(response, out)
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise W2VError(
+                f"could not download PTB from {url} ({reason}); offline, set {DATA_ENV} to a "
+                f"folder holding ptb.train.txt or pass --corpus PATH/TO/ptb.train.txt"
+            ) from None
+        actual = _sha1_of(archive)
+        if actual != sha1:
+            raise W2VError(f"downloaded {url} has SHA-1 {actual}, expected {sha1}; not using it")
+        unpacked = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(archive) as zipped:
+            for name in PTB_FILES:
+                member = f"ptb/{name}"
+                if member not in zipped.namelist():
+                    raise W2VError(f"downloaded {url} lacks {member}")
+                zipped.extract(member, unpacked)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(unpacked / "ptb", target)
+    return target
+
+
+def find_ptb(cache_dir=None, download=True):
+    """Return the path of ``ptb.train.txt``.
+
+    Looks in ``$W2V_NP_DATA`` (a folder holding ``ptb.train.txt``), then in the user
+    cache, then downloads the book's archive into the cache (when ``download``).
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        candidate = Path(env) / "ptb.train.txt"
+        if candidate.is_file():
+            return candidate
+        raise W2VError(f"{DATA_ENV}={env} does not hold ptb.train.txt")
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cached = cache_dir / "ptb" / "ptb.train.txt"
+    if cached.is_file():
+        return cached
+    if not download:
+        raise W2VError(f"PTB not found: set {DATA_ENV} to a folder holding ptb.train.txt")
+    return download_ptb(cache_dir) / "ptb.train.txt"
+
+
+def resolve_corpus(spec):
+    """Map a ``--corpus`` value to a file path: ``ptb`` means PTB's training split."""
+    if str(spec) == "ptb":
+        return find_ptb()
+    return Path(spec)

@@ -1,0 +1,69 @@
+"""The skip-gram model: two embedding tables and the loss and gradients of a batch."""
+import math
+
+import numpy as np
+
+from . import ops
+from .backend import get_array_module, to_device
+
+
+def xavier_uniform(shape, rng, dtype=np.float32):
+    """``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))`` (``nn.init.xavier_uniform_``).
+
+    For a ``(V, D)`` embedding weight PyTorch takes ``fan_in = D`` and ``fan_out = V``.
+    Drawn on the host from ``rng`` so every backend starts from the same numbers.
+    """
+    bound = math.sqrt(6.0 / (shape[0] + shape[1]))
+    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+
+
+class SkipGram:
+    """Skip-gram with negative sampling: a center table and a context table, both ``(V, D)``.
+
+    The score of a center word ``c`` and a context-or-noise word ``o`` is
+    ``center[c] . context[o]``; the loss of an example is the masked sigmoid binary
+    cross-entropy of its scores against its labels, averaged over valid positions,
+    and the loss of a batch is the sum over its examples (the seed's ``l.sum()``).
+    """
+
+    def __init__(self, vocab_size, dim, *, rng, xp=np, dtype=np.float32):
+        self.params = {
+            "center": to_device(xavier_uniform((vocab_size, dim), rng, dtype), xp),
+            "context": to_device(xavier_uniform((vocab_size, dim), rng, dtype), xp),
+        }
+
+    @property
+    def center(self):
+        """float ``(V, D)``: the vectors users keep (the seed's ``net[0].weight``)."""
+        return self.params["center"]
+
+    @property
+    def context(self):
+        """float ``(V, D)``: the output vectors."""
+        return self.params["context"]
+
+    def loss_and_grads(self, center, context_negative, mask, label):
+        """Per-example losses and the gradients of their sum with respect to both tables.
+
+        Inputs (on the model's backend):
+            center: int ``(B, 1)``; context_negative: int ``(B, L)``;
+            mask, label: float ``(B, L)`` of the model's dtype.
+        Returns:
+            losses: float ``(B,)``; grads: dict ``{"center", "context"}`` of
+            :class:`~w2v_np.ops.RowSparse` gradients of the ``(V, D)`` tables.
+        """
+        xp = get_array_module(self.center)
+        v, center_cache = ops.embedding_forward(self.center, center)            # (B,1,D)
+        u, _ = ops.embedding_forward(self.context, context_negative)            # (B,L,D)
+        scores, _ = ops.batch_dot_forward(v, u)                                 # (B,1,L)
+        losses, loss_cache = ops.masked_sigmoid_bce_forward(scores[:, 0, :], label, mask)
+
+        dscores = ops.masked_sigmoid_bce_backward(xp.ones_like(losses), loss_cache)[:, None, :]
+        dv = xp.einsum("bol,bld->bod", dscores, u)  # the dv half of batch_dot_backward
+        grads = {
+            "center": ops.embedding_backward_rows(dv, center_cache),
+            # du and its scatter-add fused: never builds the (B,L,D) gradient of u.
+            "context": ops.batch_dot_embedding_backward(dscores, v, context_negative,
+                                                        self.context.shape[0]),
+        }
+        return losses, grads

@@ -1,0 +1,220 @@
+"""Forward/backward pairs of the skip-gram model (the op contract of GUIDE §3).
+
+Shape letters: ``B`` batch, ``L`` padded context+noise length, ``D`` embedding size,
+``V`` vocabulary size.  Each ``*_forward`` returns ``(out, cache)``; each
+``*_backward`` takes the upstream gradient and that cache.  Ops are pure and take
+their array module from their inputs, so the same code runs on NumPy and CuPy.
+"""
+from .backend import get_array_module
+
+
+def embedding_forward(W, idx):
+    """Gather rows of an embedding table.
+
+    Inputs:
+        W: float ``(V, D)``; idx: int array of any shape ``S``.
+    Returns:
+        out: float ``S + (D,)``, ``out[i] = W[idx[i]]``; cache for the backward.
+    """
+    xp = get_array_module(W)
+    return xp.take(W, idx, axis=0), (idx, W.shape)
+
+
+def embedding_backward(dout, cache):
+    """Gradient of :func:`embedding_forward` with respect to ``W``.
+
+    Inputs:
+        dout: float ``S + (D,)``; cache from the forward.
+    Returns:
+        dW: float ``(V, D)``; rows of repeated ids accumulate (scatter-add).
+    """
+    xp = get_array_module(dout)
+    idx, table_shape = cache
+    dW = xp.zeros(table_shape, dtype=dout.dtype)
+    # dW[idx] += dout would keep only one of several equal ids; add.at accumulates all.
+    xp.add.at(dW, idx.reshape(-1), dout.reshape(-1, table_shape[1]))
+    return dW
+
+
+def batch_dot_forward(v, u):
+    """Dot products of one vector per example with each of its ``L`` vectors.
+
+    Inputs:
+        v: float ``(B, 1, D)``; u: float ``(B, L, D)``.
+    Returns:
+        out: float ``(B, 1, L)``, ``out[b, 0, l] = v[b, 0] . u[b, l]`` (``torch.bmm(v, u^T)``).
+    """
+    xp = get_array_module(v, u)
+    return xp.einsum("bod,bld->bol", v, u), (v, u)  # torch.bmm(v, u^T): (B,1,L)
+
+
+def batch_dot_backward(dout, cache):
+    """Gradients of :func:`batch_dot_forward`.
+
+    Inputs:
+        dout: float ``(B, 1, L)``.
+    Returns:
+        dv: float ``(B, 1, D)``; du: float ``(B, L, D)``.
+    """
+    xp = get_array_module(dout)
+    v, u = cache
+    dv = xp.einsum("bol,bld->bod", dout, u)  # (B,1,D)
+    du = xp.einsum("bol,bod->bld", dout, v)  # (B,L,D)
+    return dv, du
+
+
+class RowSparse:
+    """A ``(V, D)`` gradient stored as its nonzero-able rows only.
+
+    Attributes:
+        rows: int64 ``(R,)``, distinct row ids in ascending order.
+        values: float ``(R, D)``, the gradient of those rows; every other row is zero.
+        num_rows: ``V``.
+    """
+
+    def __init__(self, rows, values, num_rows):
+        self.rows, self.values, self.num_rows = rows, values, num_rows
+
+    def to_dense(self):
+        """The full float ``(V, D)`` gradient."""
+        xp = get_array_module(self.values)
+        dense = xp.zeros((self.num_rows, self.values.shape[1]), dtype=self.values.dtype)
+        dense[self.rows] = self.values
+        return dense
+
+
+def _stable_argsort_ids(ids):
+    """Stable argsort of non-negative int ids below 2**32, by 16-bit radix passes.
+
+    NumPy sorts 16-bit keys stably with a radix sort, about ten times faster than a
+    comparison sort of the same number of int64 keys; ids below 2**16 need one pass.
+    """
+    xp = get_array_module(ids)
+    order = xp.argsort((ids & 0xFFFF).astype(xp.uint16), kind="stable")
+    if ids.shape[0] and int(ids.max()) >= 1 << 16:
+        order = order[xp.argsort((ids[order] >> 16).astype(xp.uint16), kind="stable")]
+    return order
+
+
+def _group_equal_ids(ids):
+    """Sort ``ids`` (non-negative int ``(N,)``) into runs of equal values.
+
+    Returns ``order`` (stable sorting permutation), ``first`` (int ``(R,)``: where each
+    run starts in sorted order) and ``size`` (int ``(R,)``: run lengths).
+    """
+    xp = get_array_module(ids)
+    order = _stable_argsort_ids(ids)
+    sorted_ids = ids[order]
+    first = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), sorted_ids[1:] != sorted_ids[:-1]]))
+    size = xp.diff(xp.concatenate([first, xp.asarray([ids.shape[0]])]))
+    return order, first, size
+
+
+# Runs longer than this are summed by one small matrix product instead of one
+# vectorised add per extra occurrence (see batch_dot_embedding_backward).
+_LAYERED_OCCURRENCES = 4
+
+
+def embedding_backward_rows(dout, cache):
+    """:func:`embedding_backward` returning a :class:`RowSparse` gradient.
+
+    Rows of equal ids are summed by rank: the ``r``-th occurrence of every id is
+    added in one vectorised step, so each step touches distinct rows.
+    """
+    xp = get_array_module(dout)
+    idx, table_shape = cache
+    flat_ids = idx.reshape(-1)
+    flat_dout = dout.reshape(-1, table_shape[1])
+    order, first, size = _group_equal_ids(flat_ids)
+    values = xp.zeros((first.shape[0], table_shape[1]), dtype=dout.dtype)
+    for rank in range(int(size.max())):
+        run = xp.flatnonzero(size > rank)
+        values[run] += flat_dout[order[first[run] + rank]]
+    return RowSparse(flat_ids[order[first]].astype(xp.int64), values, table_shape[0])
+
+
+def batch_dot_embedding_backward(dout, v, idx, num_rows):
+    """Fused ``batch_dot_backward`` (``du`` part) and ``embedding_backward`` of the ``u`` table.
+
+    Equal to ``embedding_backward(batch_dot_backward(dout, (v, u))[1], (idx, (V, D)))``
+    but never materialises ``du (B, L, D)``: row ``w`` of the result is
+    ``sum over (b, l) with idx[b, l] == w of dout[b, 0, l] * v[b, 0]``.  Positions with
+    ``dout == 0`` (padding) are skipped.  Entries are grouped by id; the first few
+    occurrences of every id are added one rank at a time (distinct rows per step), and
+    the rest, which belong to a few frequent ids, are summed as one matrix product
+    ``(H, B) @ (B, D)``.
+
+    Inputs:
+        dout: float ``(B, 1, L)``; v: float ``(B, 1, D)``; idx: int ``(B, L)``; num_rows: ``V``.
+    Returns:
+        :class:`RowSparse` gradient of the ``(V, D)`` table.
+    """
+    xp = get_array_module(dout, v)
+    batch, length = idx.shape
+    flat_dout = dout.reshape(-1)
+    entry = xp.flatnonzero(flat_dout)
+    order, first, size = _group_equal_ids(idx.reshape(-1)[entry])
+    entry = entry[order]                                   # sorted by id
+    weight, example = flat_dout[entry], entry // length
+    center = v[:, 0, :]                                    # (B,D)
+    values = xp.zeros((first.shape[0], v.shape[2]), dtype=v.dtype)
+    for rank in range(min(_LAYERED_OCCURRENCES, int(size.max(initial=0)))):
+        run = xp.flatnonzero(size > rank)
+        at = first[run] + rank
+        values[run] += weight[at, None] * center[example[at]]
+    frequent = xp.flatnonzero(size > _LAYERED_OCCURRENCES)
+    if frequent.shape[0]:
+        extra = size[frequent] - _LAYERED_OCCURRENCES
+        which = xp.repeat(xp.arange(frequent.shape[0]), extra)
+        at = xp.repeat(first[frequent] + _LAYERED_OCCURRENCES - xp.cumsum(extra) + extra, extra) \
+            + xp.arange(which.shape[0])
+        coefficients = xp.zeros((frequent.shape[0], batch), dtype=v.dtype)
+        xp.add.at(coefficients, (which, example[at]), weight[at])
+        values[frequent] += coefficients @ center                      # (H,B)@(B,D)
+    rows = idx.reshape(-1)[entry[first]].astype(xp.int64)
+    return RowSparse(rows, values, num_rows)
+
+
+def _softplus(x, xp):
+    """``log(1 + exp(x))`` without overflow for any ``x``."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _sigmoid(x, xp):
+    """``1 / (1 + exp(-x))`` without overflow for any ``x``."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def masked_sigmoid_bce_forward(pred, label, mask):
+    """Binary cross-entropy on logits, averaged over the valid positions of each row.
+
+    ``loss[b] = sum_l mask[b,l] * bce(pred[b,l], label[b,l]) / sum_l mask[b,l]`` — the
+    seed's ``SigmoidBCELoss(pred, label, mask) * L / mask.sum(1)``.  A fully masked row
+    has loss 0 and gets zero gradient (the seed would divide 0 by 0).
+
+    Inputs:
+        pred: float ``(B, L)`` logits; label: float ``(B, L)`` in {0, 1}; mask: float ``(B, L)``.
+    Returns:
+        loss: float ``(B,)``; cache for the backward.
+    """
+    xp = get_array_module(pred, label, mask)
+    # bce(x, y) = softplus(x) - y * x = -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+    elementwise = _softplus(pred, xp) - label * pred
+    count = mask.sum(axis=1)
+    scale = xp.where(count > 0, 1 / xp.maximum(count, 1), 0).astype(pred.dtype)  # (B,)
+    loss = (mask * elementwise).sum(axis=1) * scale
+    return loss, (pred, label, mask, scale)
+
+
+def masked_sigmoid_bce_backward(dloss, cache):
+    """Gradient of :func:`masked_sigmoid_bce_forward` with respect to ``pred``.
+
+    Inputs:
+        dloss: float ``(B,)``.
+    Returns:
+        dpred: float ``(B, L)``, zero on masked positions.
+    """
+    xp = get_array_module(dloss)
+    pred, label, mask, scale = cache
+    return (dloss * scale)[:, None] * mask * (_sigmoid(pred, xp) - label)

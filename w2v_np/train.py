@@ -1,0 +1,242 @@
+"""The training job: prepare the data, run the epochs, report honest figures, save results."""
+import json
+import math
+import queue
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .backend import get_backend, to_device, to_host
+from .corpus import read_sentences, resolve_corpus
+from .errors import W2VError
+from .io import atomic_write, write_word2vec_text
+from .model import SkipGram
+from .optim import Adam
+from .query import Embeddings
+from .sampling import build_examples
+from .vocab import Vocab
+
+DTYPES = ("float32", "float64")
+
+
+@dataclass
+class TrainConfig:
+    """Every hyper-parameter of a run; the defaults are the seed chapter's."""
+    corpus: str = "ptb"
+    epochs: int = 5
+    batch_size: int = 512
+    window: int = 5
+    negative: int = 5
+    dim: int = 100
+    lr: float = 0.002
+    min_count: int = 10
+    sample: float = 1e-4
+    seed: int = 0
+    backend: str = "numpy"
+    dtype: str = "float32"
+
+    def validate(self):
+        """Raise :class:`W2VError` naming the first impossible value."""
+        for name in ("epochs", "batch_size", "window", "negative", "dim", "min_count"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise W2VError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise W2VError(f"learning rate must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.sample, (int, float)) and math.isfinite(self.sample) and self.sample >= 0):
+            raise W2VError(f"sample must be a number >= 0, got {self.sample!r}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.dtype not in DTYPES:
+            raise W2VError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the vocabulary, the model, the optimizer and the metrics."""
+    vocab: Vocab
+    model: SkipGram
+    optimizer: Adam
+    metrics: dict = field(default_factory=dict)
+
+    def embeddings(self):
+        """The center vectors as an :class:`~w2v_np.query.Embeddings`."""
+        return Embeddings(self.vocab.idx_to_token, self.model.center)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when disabled."""
+
+    def __init__(self, total, label, stream=sys.stderr, enabled=True):
+        self.total, self.label, self.stream, self.enabled = total, label, stream, enabled
+        self.started = time.perf_counter()
+
+    def update(self, done, loss):
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / self.total)
+        rate = done / max(time.perf_counter() - self.started, 1e-9)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
+                          f"{done}/{self.total} loss {loss:.3f} {rate:.0f} batches/s")
+        self.stream.flush()
+
+    def close(self):
+        if self.enabled:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+
+
+def prefetch(iterator, depth=2):
+    """Yield the items of ``iterator``, producing up to ``depth`` ahead in a background thread.
+
+    Batch packing then overlaps with the training step on the other core; the items
+    and their order are exactly those of ``iterator``.
+    """
+    slots = queue.Queue(maxsize=depth)
+    finished = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    return
+                slots.put(item)
+            slots.put(finished)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            slots.put(exc)
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is finished:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                worker.join(0.01)
+
+
+def _random_streams(seed):
+    """Independent generators for data preparation, shuffling and initialisation."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+
+
+def train(config, out_dir=None, probes=("chip",), quiet=False, log=print):
+    """Run a whole training job and return a :class:`TrainResult`.
+
+    Probe words are checked as soon as the vocabulary exists, before any training
+    time is spent.  With ``out_dir`` the run writes ``metrics.json``, ``vectors.txt``
+    and (with matplotlib) ``loss.png`` there, each atomically.
+    """
+    config.validate()
+    xp = get_backend(config.backend)
+    dtype = np.dtype(config.dtype)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise W2VError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+    say = (lambda *args: None) if quiet else log
+    data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
+
+    prep_start = time.perf_counter()
+    sentences = read_sentences(resolve_corpus(config.corpus))
+    vocab = Vocab.build(sentences, config.min_count)
+    for word in probes:
+        if word not in vocab:
+            raise W2VError(f"probe word {word!r} is not in the vocabulary "
+                           f"({len(vocab)} tokens with count >= {config.min_count})")
+    ids, offsets = vocab.encode(sentences)
+    del sentences
+    examples = build_examples(ids, offsets, vocab.counts, max_window=config.window,
+                              num_noise_words=config.negative, sample=config.sample, rng=data_rng)
+    prep_seconds = time.perf_counter() - prep_start
+    say(f"vocabulary {len(vocab)}, {len(examples)} centers, {examples.num_pairs} pairs, "
+        f"prepared in {prep_seconds:.2f} s")
+
+    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=dtype)
+    optimizer = Adam(model.params, lr=config.lr)
+    show_bar = not quiet and sys.stderr.isatty()
+    num_batches = examples.num_batches(config.batch_size)
+    log_every = max(1, num_batches // 50)
+    epochs = []
+    train_start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        bar = Progress(num_batches, f"epoch {epoch}/{config.epochs}", enabled=show_bar)
+        loss_sum = xp.zeros((), dtype=np.float64)
+        for step, batch in enumerate(prefetch(examples.batches(config.batch_size, shuffle_rng, dtype)), 1):
+            losses, grads = model.loss_and_grads(to_device(batch.center, xp),
+                                                 to_device(batch.context_negative, xp),
+                                                 to_device(batch.mask, xp), to_device(batch.label, xp))
+            optimizer.step(grads)
+            loss_sum += losses.sum(dtype=np.float64)
+            if show_bar and (step % log_every == 0 or step == num_batches):
+                done = min(len(examples), step * config.batch_size)
+                bar.update(step, float(loss_sum) / done)
+        bar.close()
+        seconds = time.perf_counter() - epoch_start
+        loss = float(to_host(loss_sum)) / len(examples)
+        epochs.append({"epoch": epoch, "loss": loss, "seconds": seconds,
+                       "centers_per_second": len(examples) / seconds})
+        say(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, {seconds:.2f} s, "
+            f"{len(examples) / seconds:,.0f} centers/s")
+    train_seconds = time.perf_counter() - train_start
+
+    metrics = {"config": asdict(config), "vocab_size": len(vocab), "num_centers": len(examples),
+               "num_pairs": examples.num_pairs, "prep_seconds": prep_seconds,
+               "train_seconds": train_seconds, "epochs": epochs}
+    result = TrainResult(vocab, model, optimizer, metrics)
+    if out_dir is not None:
+        save_outputs(result, out_dir)
+        say(f"wrote {out_dir}/metrics.json and vectors.txt")
+    embeddings = result.embeddings()
+    for word in probes:
+        neighbours = ", ".join(f"{token} ({cosine:.3f})" for token, cosine in embeddings.most_similar(word, 3))
+        log(f"nearest to {word!r}: {neighbours}")
+    return result
+
+
+def save_outputs(result, out_dir):
+    """Write ``metrics.json``, ``vectors.txt`` and, with matplotlib, ``loss.png`` atomically."""
+    out_dir = Path(out_dir)
+    with atomic_write(out_dir / "metrics.json") as out:
+        json.dump(result.metrics, out, indent=2)
+        out.write("\n")
+    write_word2vec_text(out_dir / "vectors.txt", result.vocab.idx_to_token, result.model.center)
+    plot_loss(result.metrics["epochs"], out_dir / "loss.png")
+
+
+def plot_loss(epochs, path):
+    """Draw the per-epoch mean loss to ``path`` (PNG); does nothing without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    axes.plot([e["epoch"] for e in epochs], [e["loss"] for e in epochs], marker="o")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("mean loss")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_write(path, "wb") as out:
+        figure.savefig(out, format="png", dpi=100)
+    plt.close(figure)
+    return True

@@ -1,0 +1,84 @@
+"""The vocabulary, with the seed's semantics, and encoding sentences to flat id arrays."""
+import collections
+
+import numpy as np
+
+from .errors import W2VError
+
+UNK = "<unk>"
+
+
+class Vocab:
+    """Token <-> index maps and corpus counts.
+
+    ``<unk>`` is index 0; the tokens seen at least ``min_freq`` times follow by
+    descending count, ties in first-seen order (``d2l.Vocab`` of the seed's book).
+
+    Attributes:
+        idx_to_token: list of ``V`` strings.
+        token_to_idx: dict from token to index.
+        counts: int64 array ``(V,)``; ``counts[i]`` is how often token ``i`` occurs in
+            the corpus, ``counts[0]`` the number of tokens mapped to ``<unk>``.
+    """
+
+    def __init__(self, idx_to_token, counts):
+        self.idx_to_token = list(idx_to_token)
+        self.token_to_idx = {token: index for index, token in enumerate(self.idx_to_token)}
+        self.counts = np.asarray(counts, dtype=np.int64)
+        if self.idx_to_token[:1] != [UNK] or len(self.token_to_idx) != len(self.idx_to_token):
+            raise W2VError("a vocabulary starts with <unk> and holds each token once")
+        if self.counts.shape != (len(self.idx_to_token),):
+            raise W2VError("a vocabulary needs one count per token")
+
+    @classmethod
+    def build(cls, sentences, min_freq=10):
+        """Count the tokens of ``sentences`` (lists of str) and keep those with count >= min_freq."""
+        if min_freq < 1:
+            raise W2VError(f"min_freq must be >= 1, got {min_freq}")
+        counter = collections.Counter(token for sentence in sentences for token in sentence)
+        # sorted() is stable and Counter keeps first-seen order, so ties stay in that order.
+        frequent = [(token, count) for token, count in sorted(counter.items(), key=lambda kv: -kv[1])
+                    if count >= min_freq and token != UNK]
+        if not frequent:
+            raise W2VError(f"vocabulary is empty: no token occurs at least {min_freq} times "
+                           f"(lower --min-count)")
+        total = sum(counter.values())
+        kept = sum(count for _, count in frequent)
+        tokens = [UNK] + [token for token, _ in frequent]
+        counts = [total - kept] + [count for _, count in frequent]
+        return cls(tokens, counts)
+
+    def __len__(self):
+        return len(self.idx_to_token)
+
+    def __contains__(self, token):
+        return token in self.token_to_idx
+
+    def __getitem__(self, token):
+        """Index of ``token``; unknown tokens map to 0 (``<unk>``)."""
+        return self.token_to_idx.get(token, 0)
+
+    def index(self, token):
+        """Index of ``token``, raising ``KeyError`` naming it when it is not in the vocabulary."""
+        try:
+            return self.token_to_idx[token]
+        except KeyError:
+            raise KeyError(f"word {token!r} is not in the vocabulary") from None
+
+    def to_tokens(self, indices):
+        """Tokens of an iterable of indices."""
+        return [self.idx_to_token[int(i)] for i in indices]
+
+    def encode(self, sentences):
+        """Encode sentences as one flat id array plus sentence offsets (CSR layout).
+
+        Returns:
+            ids: int32 ``(N,)``, the ids of all tokens in order (unknown tokens are 0).
+            offsets: int64 ``(S+1,)``; sentence ``s`` is ``ids[offsets[s]:offsets[s+1]]``.
+        """
+        lookup = self.token_to_idx.get
+        ids = np.fromiter((lookup(token, 0) for sentence in sentences for token in sentence),
+                          dtype=np.int32)
+        offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum([len(sentence) for sentence in sentences], out=offsets[1:])
+        return ids, offsets
