@@ -64,7 +64,7 @@ def batch_dot_backward(dout, cache):
 
 
 class RowSparse:
-    """A ``(V, D)`` gradient stored as its nonzero-able rows only.
+    """A ``(V, D)`` gradient stored as the rows that may be nonzero.
 
     Attributes:
         rows: int64 ``(R,)``, distinct row ids in ascending order.
@@ -100,37 +100,55 @@ def _group_equal_ids(ids):
     """Sort ``ids`` (non-negative int ``(N,)``) into runs of equal values.
 
     Returns ``order`` (stable sorting permutation), ``first`` (int ``(R,)``: where each
-    run starts in sorted order) and ``size`` (int ``(R,)``: run lengths).
+    run starts in sorted order) and ``size`` (int ``(R,)``: run lengths, all >= 1).
     """
     xp = get_array_module(ids)
     order = _stable_argsort_ids(ids)
     sorted_ids = ids[order]
-    first = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), sorted_ids[1:] != sorted_ids[:-1]]))
-    size = xp.diff(xp.concatenate([first, xp.asarray([ids.shape[0]])]))
+    starts_run = xp.ones(ids.shape[0], dtype=bool)
+    starts_run[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    first = xp.flatnonzero(starts_run)
+    size = xp.diff(first, append=ids.shape[0])
     return order, first, size
 
 
-# Runs longer than this are summed by one small matrix product instead of one
-# vectorised add per extra occurrence (see batch_dot_embedding_backward).
-_LAYERED_OCCURRENCES = 4
+# The first occurrences of every id are summed rank by rank, one vectorised add per
+# rank; the further occurrences, which belong to a few frequent ids, by one reduceat.
+_LAYERED_OCCURRENCES = 8
+
+
+def _sum_runs(rows_at, first, size, width, dtype, xp):
+    """Sum rows run by run: ``out[r] = sum of rows_at(first[r] + k) for k < size[r]``.
+
+    ``rows_at(positions)`` returns float ``(len(positions), width)``.  Adding the
+    ``k``-th entry of every run at once touches distinct output rows, so plain
+    vectorised ``+=`` is correct; runs longer than ``_LAYERED_OCCURRENCES`` finish with
+    a segmented sum.  Neither ``ufunc.at`` (slow) nor BLAS (whose spinning threads
+    compete with the batch prefetcher) is used.
+    """
+    out = xp.zeros((first.shape[0], width), dtype=dtype)
+    for rank in range(min(_LAYERED_OCCURRENCES, int(size.max(initial=0)))):
+        run = xp.flatnonzero(size > rank)
+        out[run] += rows_at(first[run] + rank)
+    long_run = xp.flatnonzero(size > _LAYERED_OCCURRENCES)
+    if long_run.shape[0]:
+        extra = size[long_run] - _LAYERED_OCCURRENCES
+        segment_start = xp.cumsum(extra) - extra
+        position = (xp.repeat(first[long_run] + _LAYERED_OCCURRENCES - segment_start, extra)
+                    + xp.arange(int(extra.sum())))  # sorted positions of the extra entries
+        out[long_run] += xp.add.reduceat(rows_at(position), segment_start, axis=0)
+    return out
 
 
 def embedding_backward_rows(dout, cache):
-    """:func:`embedding_backward` returning a :class:`RowSparse` gradient.
-
-    Rows of equal ids are summed by rank: the ``r``-th occurrence of every id is
-    added in one vectorised step, so each step touches distinct rows.
-    """
+    """:func:`embedding_backward` returning a :class:`RowSparse` gradient (same numbers)."""
     xp = get_array_module(dout)
-    idx, table_shape = cache
+    idx, (num_rows, width) = cache
     flat_ids = idx.reshape(-1)
-    flat_dout = dout.reshape(-1, table_shape[1])
+    flat_dout = dout.reshape(-1, width)
     order, first, size = _group_equal_ids(flat_ids)
-    values = xp.zeros((first.shape[0], table_shape[1]), dtype=dout.dtype)
-    for rank in range(int(size.max())):
-        run = xp.flatnonzero(size > rank)
-        values[run] += flat_dout[order[first[run] + rank]]
-    return RowSparse(flat_ids[order[first]].astype(xp.int64), values, table_shape[0])
+    values = _sum_runs(lambda at: flat_dout[order[at]], first, size, width, dout.dtype, xp)
+    return RowSparse(flat_ids[order[first]].astype(xp.int64), values, num_rows)
 
 
 def batch_dot_embedding_backward(dout, v, idx, num_rows):
@@ -138,11 +156,8 @@ def batch_dot_embedding_backward(dout, v, idx, num_rows):
 
     Equal to ``embedding_backward(batch_dot_backward(dout, (v, u))[1], (idx, (V, D)))``
     but never materialises ``du (B, L, D)``: row ``w`` of the result is
-    ``sum over (b, l) with idx[b, l] == w of dout[b, 0, l] * v[b, 0]``.  Positions with
-    ``dout == 0`` (padding) are skipped.  Entries are grouped by id; the first few
-    occurrences of every id are added one rank at a time (distinct rows per step), and
-    the rest, which belong to a few frequent ids, are summed as one matrix product
-    ``(H, B) @ (B, D)``.
+    ``sum over (b, l) with idx[b, l] == w of dout[b, 0, l] * v[b, 0]``, each term built
+    only when its run is summed.  Positions with ``dout == 0`` (padding) are skipped.
 
     Inputs:
         dout: float ``(B, 1, L)``; v: float ``(B, 1, D)``; idx: int ``(B, L)``; num_rows: ``V``.
@@ -150,29 +165,16 @@ def batch_dot_embedding_backward(dout, v, idx, num_rows):
         :class:`RowSparse` gradient of the ``(V, D)`` table.
     """
     xp = get_array_module(dout, v)
-    batch, length = idx.shape
+    length = idx.shape[1]
     flat_dout = dout.reshape(-1)
     entry = xp.flatnonzero(flat_dout)
     order, first, size = _group_equal_ids(idx.reshape(-1)[entry])
     entry = entry[order]                                   # sorted by id
     weight, example = flat_dout[entry], entry // length
     center = v[:, 0, :]                                    # (B,D)
-    values = xp.zeros((first.shape[0], v.shape[2]), dtype=v.dtype)
-    for rank in range(min(_LAYERED_OCCURRENCES, int(size.max(initial=0)))):
-        run = xp.flatnonzero(size > rank)
-        at = first[run] + rank
-        values[run] += weight[at, None] * center[example[at]]
-    frequent = xp.flatnonzero(size > _LAYERED_OCCURRENCES)
-    if frequent.shape[0]:
-        extra = size[frequent] - _LAYERED_OCCURRENCES
-        which = xp.repeat(xp.arange(frequent.shape[0]), extra)
-        at = xp.repeat(first[frequent] + _LAYERED_OCCURRENCES - xp.cumsum(extra) + extra, extra) \
-            + xp.arange(which.shape[0])
-        coefficients = xp.zeros((frequent.shape[0], batch), dtype=v.dtype)
-        xp.add.at(coefficients, (which, example[at]), weight[at])
-        values[frequent] += coefficients @ center                      # (H,B)@(B,D)
-    rows = idx.reshape(-1)[entry[first]].astype(xp.int64)
-    return RowSparse(rows, values, num_rows)
+    values = _sum_runs(lambda at: weight[at, None] * center[example[at]],
+                       first, size, v.shape[2], v.dtype, xp)
+    return RowSparse(idx.reshape(-1)[entry[first]].astype(xp.int64), values, num_rows)
 
 
 def _softplus(x, xp):

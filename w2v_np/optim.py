@@ -43,14 +43,18 @@ class Adam:
         beta1, beta2 = self.betas
         self.step_count += 1
         step_size = self.lr / (1 - beta1 ** self.step_count)
-        inv_sqrt_bias2 = 1 / (1 - beta2 ** self.step_count) ** 0.5
+        sqrt_bias2 = (1 - beta2 ** self.step_count) ** 0.5
         for name, g in grads.items():
             m, v, tmp, p = self.m[name], self.v[name], self._scratch[name], self.params[name]
             # In-place arithmetic on one scratch buffer: no allocation per step.
             m *= beta1
             v *= beta2
-            if isinstance(g, RowSparse):
-                # Dense adds of a zero-filled buffer beat fancy-indexed read-modify-writes.
+            if isinstance(g, RowSparse) and 4 * g.rows.shape[0] < p.shape[0]:
+                m[g.rows] += (1 - beta1) * g.values
+                v[g.rows] += (1 - beta2) * (g.values * g.values)
+            elif isinstance(g, RowSparse):
+                # With many rows, two dense adds of a zero-filled buffer beat fancy-indexed
+                # read-modify-writes.
                 tmp.fill(0)
                 tmp[g.rows] = (1 - beta1) * g.values
                 m += tmp
@@ -62,11 +66,12 @@ class Adam:
                 xp.multiply(g, g, out=tmp)
                 tmp *= 1 - beta2
                 v += tmp
+            # m / (sqrt(v) / sqrt(bc2) + eps) == sqrt(bc2) * m / (sqrt(v) + eps * sqrt(bc2)):
+            # the same value with one pass fewer over the table.
             xp.sqrt(v, out=tmp)
-            tmp *= inv_sqrt_bias2
-            tmp += self.eps
+            tmp += self.eps * sqrt_bias2
             xp.divide(m, tmp, out=tmp)
-            tmp *= step_size
+            tmp *= step_size * sqrt_bias2
             p -= tmp
 
     def state_dict(self):

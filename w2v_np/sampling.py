@@ -99,31 +99,50 @@ def noise_weights(counts):
 
 
 class NoiseSampler:
-    """Draw ids from ``weights`` by inverse-CDF lookup (``searchsorted`` on the CDF)."""
+    """Draw ids from ``weights`` in O(1) each with Walker's alias method (Vose's construction).
+
+    Each draw picks a column uniformly, then keeps it with probability ``keep[column]``
+    or takes ``alias[column]`` otherwise; ids of weight 0 are never drawn.
+    """
 
     def __init__(self, weights):
-        self.weights = np.asarray(weights, dtype=np.float64)
-        self.cdf = np.cumsum(self.weights)
-        self.cdf /= self.cdf[-1]
-        self.last_positive = int(np.flatnonzero(self.weights)[-1])
+        weights = np.asarray(weights, dtype=np.float64)
+        size = weights.shape[0]
+        scaled = (weights * (size / weights.sum())).tolist()
+        keep = [1.0] * size
+        alias = list(range(size))
+        small = [i for i, w in enumerate(scaled) if w < 1.0]
+        large = [i for i, w in enumerate(scaled) if w >= 1.0]
+        while small and large:
+            low, high = small.pop(), large.pop()
+            keep[low], alias[low] = scaled[low], high
+            scaled[high] += scaled[low] - 1.0
+            (small if scaled[high] < 1.0 else large).append(high)
+        # Whatever is left holds mass 1 up to rounding: it keeps its own column.
+        self.keep = np.asarray(keep)
+        self.alias = np.asarray(alias, dtype=np.int32)
 
     def draw(self, size, rng):
         """int32 ``(size,)`` ids, each with probability ``weights[id] / weights.sum()``."""
-        ids = np.searchsorted(self.cdf, rng.random(size), side="right")
-        # Rounding can leave cdf[-1] a hair below a uniform draw; such draws belong to the last id.
-        return np.minimum(ids, self.last_positive).astype(np.int32)
+        column = rng.integers(0, self.keep.shape[0], size=size, dtype=np.int32)
+        return np.where(rng.random(size) < self.keep[column], column, self.alias[column])
 
 
 def _is_context_word(windows, example, words):
-    """Whether ``words[j]`` is one of the context words of example ``example[j]`` (bool array)."""
-    first = windows.context_offsets[example]
-    num_context = windows.context_offsets[example + 1] - first
+    """Whether ``words[j]`` is one of the context words of example ``example[j]`` (bool array).
+
+    ``example`` must be non-decreasing (noise words are stored example by example).
+    """
+    num_context = np.diff(windows.context_offsets)
+    run_length = np.bincount(example, minlength=num_context.shape[0])
+    first = windows.context_offsets[:-1]
     last_slot = windows.contexts.shape[0] - 1
     hit = np.zeros(words.shape[0], dtype=bool)
-    # Windows hold at most 2*max_window words, so a few vectorised passes cover every slot.
+    # Windows hold at most 2*max_window words, so a few vectorised passes cover every slot;
+    # np.repeat streams each example's word to its run of noise words.
     for slot in range(int(num_context.max(initial=0))):
-        in_window = slot < num_context
-        hit |= in_window & (windows.contexts[np.minimum(first + slot, last_slot)] == words)
+        candidate = np.where(slot < num_context, windows.contexts[np.minimum(first + slot, last_slot)], -1)
+        hit |= np.repeat(candidate, run_length) == words
     return hit
 
 
