@@ -1,5 +1,4 @@
 """Optimizers, hand-coded.  :class:`Adam` follows ``torch.optim.Adam`` exactly."""
-import numpy as np
 
 from .backend import get_array_module
 from .errors import W2VError
@@ -14,6 +13,10 @@ class Adam:
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    The last line is evaluated as ``sqrt(1-beta2**t) * m / (sqrt(v) + eps*sqrt(1-beta2**t))``
+    (the same value, one pass fewer), so results match PyTorch to the last bit or two
+    of float32, not bit for bit.
 
     The update is dense: rows whose gradient is zero still move while ``m`` is nonzero,
     exactly as in PyTorch.  A gradient may be a dense array or a

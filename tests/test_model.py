@@ -1,0 +1,159 @@
+"""Tests of SkipGram: Xavier initialisation, the seed's loss, and gradients of both tables."""
+import math
+
+import numpy as np
+import pytest
+
+from w2v_np import SkipGram, ops
+from w2v_np.gradcheck import numerical_gradient, relative_error
+
+H = 1e-6
+GRAD_TOL = 1e-6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_xavier_uniform_bound_and_variance(dtype):
+    """Both tables lie in +-sqrt(6/(V+D)); mean and variance match U(-a, a) within 5 standard errors."""
+    V, D = 2000, 50
+    model = SkipGram(V, D, rng=np.random.default_rng(0), dtype=dtype)
+    bound = math.sqrt(6.0 / (V + D))
+    # rounding to float32 is monotonic, so values stay within the float32-rounded bound
+    limit = float(np.asarray(bound, dtype=dtype))
+    n = V * D
+    for name in ("center", "context"):
+        table = model.params[name]
+        assert table.shape == (V, D) and table.dtype == dtype
+        assert np.max(np.abs(table)) <= limit
+        values = table.astype(np.float64).ravel()
+        # U(-a, a): mean 0, variance a^2/3; var of x^2 is E[x^4] - E[x^2]^2 = a^4/5 - a^4/9
+        mean_se = bound / math.sqrt(3 * n)
+        var_se = math.sqrt((bound ** 4 / 5 - bound ** 4 / 9) / n)
+        assert abs(values.mean()) < 5 * mean_se
+        assert abs(values.var() - bound ** 2 / 3) < 5 * var_se
+        # and it really is spread over the interval, not concentrated near 0
+        assert np.max(np.abs(values)) > 0.99 * bound
+    assert not np.array_equal(model.center, model.context)
+
+
+def test_same_seed_same_tables():
+    """The same rng seed gives identical tables; a different seed gives different ones."""
+    a = SkipGram(30, 7, rng=np.random.default_rng(42))
+    b = SkipGram(30, 7, rng=np.random.default_rng(42))
+    c = SkipGram(30, 7, rng=np.random.default_rng(43))
+    for name in ("center", "context"):
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+        assert not np.array_equal(a.params[name], c.params[name])
+    assert a.center is a.params["center"] and a.context is a.params["context"]
+
+
+def _batch(rng, V=12, B=4, L=6):
+    """A small batch with repeated ids, padding at row ends, labels 1 first, a repeated center."""
+    center = rng.integers(0, V, size=(B, 1))
+    center[1, 0] = center[0, 0]                              # center id repeated across examples
+    context_negative = rng.integers(0, V, size=(B, L))
+    context_negative[0, :3] = 5                              # id 5 three times in one row
+    context_negative[2, 1] = context_negative[1, 4] = 5      # and in other rows
+    valid = np.array([6, 4, 5, 2])[:B]                       # padding at the ends of rows 1..3
+    positives = np.array([2, 1, 3, 1])[:B]
+    mask = (np.arange(L)[None, :] < valid[:, None]).astype(np.float64)
+    label = (np.arange(L)[None, :] < positives[:, None]).astype(np.float64)
+    context_negative[context_negative == 11] = 0
+    context_negative[3, valid[3]:] = 11                      # id 11 only at padded positions
+    return center, context_negative, mask, label
+
+
+def _model64(seed=0, V=12, D=5):
+    model = SkipGram(V, D, rng=np.random.default_rng(seed), dtype=np.float64)
+    for table in model.params.values():
+        table *= 3.0                    # logits of order 1, so the gradients are not tiny
+    return model
+
+
+def seed_losses(center_table, context_table, center, context_negative, mask, label):
+    """The seed's loss written out directly: mean BCE over valid positions, per example."""
+    v = center_table[center[:, 0]]                               # (B,D)
+    u = context_table[context_negative]                          # (B,L,D)
+    pred = np.einsum("bd,bld->bl", v, u)
+    sigma = 1 / (1 + np.exp(-pred))
+    bce = -(label * np.log(sigma) + (1 - label) * np.log(1 - sigma))
+    # binary_cross_entropy_with_logits(weight=mask).mean(1) * L / mask.sum(1)
+    return (bce * mask).mean(axis=1) * mask.shape[1] / mask.sum(axis=1)
+
+
+def test_losses_equal_seed_formula():
+    """loss_and_grads returns, per example, the seed's masked mean sigmoid BCE."""
+    model = _model64()
+    batch = _batch(np.random.default_rng(1))
+    losses, _ = model.loss_and_grads(*batch)
+    assert losses.shape == (4,) and losses.dtype == np.float64
+    expected = seed_losses(model.center, model.context, *batch)
+    np.testing.assert_allclose(losses, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_gradients_of_both_tables_match_finite_differences():
+    """Gradients of the summed loss w.r.t. the center and the context tables match finite differences."""
+    model = _model64(seed=2)
+    batch = _batch(np.random.default_rng(3))
+    _, grads = model.loss_and_grads(*batch)
+    assert set(grads) == {"center", "context"}
+    for name in ("center", "context"):
+        assert isinstance(grads[name], ops.RowSparse)
+        analytic = grads[name].to_dense()
+        assert analytic.shape == model.params[name].shape
+        num = numerical_gradient(lambda: np.sum(model.loss_and_grads(*batch)[0]),
+                                 model.params[name], h=H)
+        assert relative_error(analytic, num) < GRAD_TOL, name
+        assert np.max(np.abs(analytic)) > 1e-3          # a nontrivial gradient was checked
+
+
+def test_gradient_rows_of_unused_and_padding_ids_are_zero():
+    """Rows of ids not used, or used only at padded positions, get exactly zero gradient."""
+    model = _model64(seed=4)
+    center, context_negative, mask, label = _batch(np.random.default_rng(5))
+    assert np.all(mask[context_negative == 11] == 0)            # id 11 only in padding
+    _, grads = model.loss_and_grads(center, context_negative, mask, label)
+    context_grad = grads["context"].to_dense()
+    assert np.all(context_grad[11] == 0.0)
+    unused_centers = np.setdiff1d(np.arange(12), center)
+    assert np.all(grads["center"].to_dense()[unused_centers] == 0.0)
+    np.testing.assert_array_equal(grads["center"].rows, np.unique(center))
+
+
+def test_float32_model_against_float64():
+    """A float32 model gives the float64 losses and gradients within 1e-5 relative to their scale."""
+    model64 = _model64(seed=6)
+    model32 = SkipGram(12, 5, rng=np.random.default_rng(0), dtype=np.float32)
+    for name in ("center", "context"):
+        model32.params[name][...] = model64.params[name]        # same numbers, rounded
+    model64.params["center"][...] = model32.params["center"]
+    model64.params["context"][...] = model32.params["context"]
+    center, context_negative, mask, label = _batch(np.random.default_rng(7))
+    l64, g64 = model64.loss_and_grads(center, context_negative, mask, label)
+    l32, g32 = model32.loss_and_grads(center, context_negative, mask.astype(np.float32),
+                                      label.astype(np.float32))
+    assert l32.dtype == np.float32
+    assert np.max(np.abs(l32 - l64)) <= 1e-5 * np.max(np.abs(l64))
+    for name in ("center", "context"):
+        d32, d64 = g32[name].to_dense(), g64[name].to_dense()
+        assert d32.dtype == np.float32
+        assert np.max(np.abs(d32 - d64)) <= 1e-5 * np.max(np.abs(d64))
+
+
+@pytest.mark.parametrize("case", ["fully_masked_batch", "saturated_float32"])
+def test_batch_with_all_zero_score_gradients(case):
+    """A batch whose score gradients are all exactly zero gives zero gradients, not an IndexError.
+
+    Happens for a fully masked batch, and in float32 when every score saturates
+    (sigmoid(100) rounds to 1, so sigmoid - label == 0 for label 1).  Regression for the
+    empty-run bug fixed in commit 6886846.
+    """
+    model = SkipGram(3, 1, rng=np.random.default_rng(0), dtype=np.float32)
+    model.params["center"][:] = 10.0
+    model.params["context"][:] = 10.0                         # every score is 100
+    center, context_negative = np.array([[0]]), np.array([[1, 2]])
+    label = np.ones((1, 2), np.float32)
+    mask = np.zeros((1, 2), np.float32) if case == "fully_masked_batch" else np.ones((1, 2), np.float32)
+    losses, grads = model.loss_and_grads(center, context_negative, mask, label)
+    assert np.all(np.isfinite(losses))
+    for name in ("center", "context"):
+        np.testing.assert_array_equal(grads[name].to_dense(), np.zeros((3, 1), np.float32))
