@@ -57,8 +57,8 @@ def test_embedding_backward_accumulates_repeated_ids():
 
     loop = np.zeros((V, D))
     for b in range(idx.shape[0]):
-        for l in range(idx.shape[1]):
-            loop[idx[b, l]] += dout[b, l]
+        for pos in range(idx.shape[1]):
+            loop[idx[b, pos]] += dout[b, pos]
     np.testing.assert_allclose(dW, loop, rtol=RTOL64, atol=ATOL64)
 
     naive = np.zeros((V, D))
@@ -150,7 +150,7 @@ def test_batch_dot_forward_values():
     v, u = rng.standard_normal((3, 1, 4)), rng.standard_normal((3, 5, 4))
     out, _ = ops.batch_dot_forward(v, u)
     assert out.shape == (3, 1, 5)
-    expected = np.array([[[v[b, 0] @ u[b, l] for l in range(5)]] for b in range(3)])
+    expected = np.array([[[v[b, 0] @ u[b, pos] for pos in range(5)]] for b in range(3)])
     np.testing.assert_allclose(out, expected, rtol=RTOL64, atol=ATOL64)
 
 
@@ -311,7 +311,7 @@ def test_masked_bce_forward_values():
     pred, label, mask = _bce_case(np.random.default_rng(8))
     loss, _ = ops.masked_sigmoid_bce_forward(pred, label, mask)
     for b in range(pred.shape[0]):
-        valid = [stable_bce(pred[b, l], label[b, l]) for l in range(pred.shape[1]) if mask[b, l]]
+        valid = [stable_bce(pred[b, pos], label[b, pos]) for pos in range(pred.shape[1]) if mask[b, pos]]
         expected = sum(valid) / len(valid) if valid else 0.0
         assert loss[b] == pytest.approx(expected, rel=1e-12, abs=1e-15)
 

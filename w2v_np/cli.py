@@ -73,7 +73,8 @@ def build_parser():
     add("--backend", choices=BACKENDS, default=DEFAULTS.backend, help="array backend")
     add("--dtype", choices=DTYPES, default=DEFAULTS.dtype, help="floating-point type of the tables")
     add("--probe", action="append", metavar="WORD",
-        help="print the 3 nearest tokens of WORD after training (repeatable; default: chip)")
+        help="print the 3 nearest tokens of WORD after training (repeatable; default: chip, "
+             "when the vocabulary has it)")
     add("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
     similar_parser = commands.add_parser(
@@ -90,7 +91,7 @@ def _train(args):
                          window=args.window, negative=args.negative, dim=args.dim, lr=args.lr,
                          min_count=args.min_count, sample=args.sample, seed=args.seed,
                          backend=args.backend, dtype=args.dtype)
-    train(config, out_dir=args.out, probes=args.probe or ["chip"], quiet=args.quiet)
+    train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
 
 
 def _similar(args):

@@ -1,5 +1,4 @@
-"""Optimizers, hand-coded.  :class:`Adam` follows ``torch.optim.Adam`` exactly."""
-
+"""Optimizers, hand-coded.  :class:`Adam` follows ``torch.optim.Adam``'s update rule."""
 from .backend import get_array_module
 from .errors import W2VError
 from .ops import RowSparse

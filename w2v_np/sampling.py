@@ -260,6 +260,7 @@ def build_examples(ids, offsets, counts, *, max_window, num_noise_words, sample,
     kept_ids, kept_offsets = subsample(ids, offsets, counts, sample, rng)
     windows = context_windows(kept_ids, kept_offsets, max_window, rng)
     if windows.centers.shape[0] == 0:
-        raise W2VError("no training examples: after subsampling no sentence has two known tokens")
+        raise W2VError("no training examples: after subsampling no sentence has two known tokens "
+                       "(a small corpus may need a lower --sample, e.g. 0)")
     noise = draw_noise_words(windows, noise_weights(counts), num_noise_words, rng)
     return SkipGramExamples(windows, noise, num_noise_words)

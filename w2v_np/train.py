@@ -1,6 +1,7 @@
 """The training job: prepare the data, run the epochs, report honest figures, save results."""
 import json
 import math
+import os
 import queue
 import sys
 import threading
@@ -45,14 +46,20 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise W2VError(f"{name} must be a positive integer, got {value!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+        if not (_is_number(self.lr) and self.lr > 0):
             raise W2VError(f"learning rate must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.sample, (int, float)) and math.isfinite(self.sample) and self.sample >= 0):
+        if not (_is_number(self.sample) and self.sample >= 0):
             raise W2VError(f"sample must be a number >= 0, got {self.sample!r}")
         if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.dtype not in DTYPES:
             raise W2VError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+
+
+def _is_number(value):
+    """A finite real number that is not a bool."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+            and math.isfinite(value))
 
 
 @dataclass
@@ -135,28 +142,47 @@ def _random_streams(seed):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
 
-def train(config, out_dir=None, probes=("chip",), quiet=False, log=print):
+DEFAULT_PROBE = "chip"
+
+
+def train(config, out_dir=None, probes=None, quiet=False, log=print):
     """Run a whole training job and return a :class:`TrainResult`.
 
-    Probe words are checked as soon as the vocabulary exists, before any training
-    time is spent.  With ``out_dir`` the run writes ``metrics.json``, ``vectors.txt``
-    and (with matplotlib) ``loss.png`` there, each atomically.
+    ``probes`` are words whose nearest tokens are printed at the end; they are checked
+    as soon as the vocabulary exists, before any training time is spent.  ``None``
+    means ``chip`` (the seed's probe) when the vocabulary has it, else none.  With
+    ``out_dir`` the run writes ``metrics.json``, ``vectors.txt`` and (with matplotlib)
+    ``loss.png`` there, each atomically; a run that fails leaves no folder it created.
     """
     config.validate()
+    get_backend(config.backend)
+    if out_dir is None:
+        return _run(config, None, probes, quiet, log)
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise W2VError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+    try:
+        return _run(config, out_dir, probes, quiet, log)
+    except BaseException:
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        raise
+
+
+def _run(config, out_dir, probes, quiet, log):
     xp = get_backend(config.backend)
     dtype = np.dtype(config.dtype)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise W2VError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
     say = (lambda *args: None) if quiet else log
     data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
 
     prep_start = time.perf_counter()
     sentences = read_sentences(resolve_corpus(config.corpus))
     vocab = Vocab.build(sentences, config.min_count)
+    if probes is None:
+        probes = [DEFAULT_PROBE] if DEFAULT_PROBE in vocab else []
     for word in probes:
         if word not in vocab:
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
@@ -198,7 +224,8 @@ def train(config, out_dir=None, probes=("chip",), quiet=False, log=print):
             f"{len(examples) / seconds:,.0f} centers/s")
     train_seconds = time.perf_counter() - train_start
 
-    metrics = {"config": asdict(config), "vocab_size": len(vocab), "num_centers": len(examples),
+    metrics = {"config": dict(asdict(config), corpus=os.fspath(config.corpus)),
+               "vocab_size": len(vocab), "num_centers": len(examples),
                "num_pairs": examples.num_pairs, "prep_seconds": prep_seconds,
                "train_seconds": train_seconds, "epochs": epochs}
     result = TrainResult(vocab, model, optimizer, metrics)

@@ -1,0 +1,388 @@
+"""Reading corpora, finding/downloading PTB, and the vocabulary (w2v_np.corpus, w2v_np.vocab)."""
+import collections
+import functools
+import hashlib
+import http.server
+import os
+import socket
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from w2v_np import W2VError
+from w2v_np.corpus import download_ptb, find_ptb, read_sentences, resolve_corpus
+from w2v_np.vocab import UNK, Vocab
+
+
+# --------------------------------------------------------------------------- read_sentences
+
+def test_read_sentences_splits_lines_and_whitespace(tmp_path):
+    """One sentence per line, tokens split on any whitespace; blank lines give empty
+    sentences and the text after the last newline is one more (empty) sentence, as the
+    seed's ``[line.split() for line in raw_text.split('\\n')]`` does."""
+    path = tmp_path / "c.txt"
+    path.write_text("the cat  sat\n\n\ton the\tmat \ncafé naïve\n", encoding="utf-8")
+    assert read_sentences(path) == [["the", "cat", "sat"], [], ["on", "the", "mat"],
+                                     ["café", "naïve"], []]
+
+
+def test_read_sentences_crlf_and_no_final_newline(tmp_path):
+    """Windows line ends leave no stray '\\r' in tokens; a last line without newline is kept."""
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"a b\r\nc d e\r\nf")
+    assert read_sentences(path) == [["a", "b"], ["c", "d", "e"], ["f"]]
+
+
+def test_read_sentences_accepts_str_path(tmp_path):
+    """A plain string path works as well as a ``Path``."""
+    path = tmp_path / "c.txt"
+    path.write_text("x y\n")
+    assert read_sentences(str(path))[0] == ["x", "y"]
+
+
+def _assert_error(path, *fragments):
+    with pytest.raises(W2VError) as info:
+        read_sentences(path)
+    message = str(info.value)
+    assert "\n" not in message, "W2VError messages are one line"
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
+
+
+def test_missing_file(tmp_path):
+    """A missing file names the path and says it was not found."""
+    _assert_error(tmp_path / "nope.txt", "not found", "nope.txt")
+
+
+def test_directory(tmp_path):
+    """A folder is not a corpus."""
+    _assert_error(tmp_path, "not a file", str(tmp_path))
+
+
+def test_empty_file(tmp_path):
+    """A zero-byte file holds no tokens."""
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    _assert_error(path, "empty", "empty.txt")
+
+
+def test_whitespace_only_file(tmp_path):
+    """Blank lines and spaces only: still no tokens."""
+    path = tmp_path / "blank.txt"
+    path.write_text(" \n\t\n\n   \r\n")
+    _assert_error(path, "empty", "blank.txt")
+
+
+def test_undecodable_bytes(tmp_path):
+    """Bytes that are not UTF-8 give an error naming the encoding and the byte offset."""
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"ok words\n" + b"\xff\xfe\xfa")
+    message = _assert_error(path, "utf-8", "bad.txt")
+    assert "offset 9" in message
+
+
+def test_unknown_encoding(tmp_path):
+    """A misspelt encoding name is reported, not a LookupError traceback."""
+    path = tmp_path / "c.txt"
+    path.write_text("a b\n")
+    with pytest.raises(W2VError, match="encoding"):
+        read_sentences(path, encoding="no-such-codec")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file permission bits are POSIX")
+def test_unreadable_file(tmp_path):
+    """A file without read permission gives 'cannot read'. Root reads anything, so skip as root."""
+    if os.geteuid() == 0:
+        pytest.skip("running as root: chmod 000 does not stop root from reading the file")
+    path = tmp_path / "locked.txt"
+    path.write_text("a b c\n")
+    path.chmod(0)
+    try:
+        _assert_error(path, "cannot read", "locked.txt")
+    finally:
+        path.chmod(0o600)
+
+
+# --------------------------------------------------------------------------- Vocab
+
+def test_vocab_order_unk_first_descending_counts_ties_first_seen():
+    """<unk> is 0; then descending count; equal counts keep first-seen order."""
+    sentences = [["b", "a", "c", "a"], ["c", "b", "d"], ["e", "e", "e"]]
+    vocab = Vocab.build(sentences, min_freq=1)
+    assert vocab.idx_to_token == [UNK, "e", "b", "a", "c", "d"]
+    assert vocab.counts.tolist() == [0, 3, 2, 2, 2, 1]
+    assert vocab.counts.dtype == np.int64
+    assert len(vocab) == 6
+    assert vocab.token_to_idx == {t: i for i, t in enumerate(vocab.idx_to_token)}
+
+
+def test_vocab_min_freq_filters_and_counts_dropped_tokens_as_unk():
+    """Tokens below min_freq are left out and their occurrences counted under <unk>."""
+    sentences = [["b", "a", "c", "a"], ["c", "b", "d"], ["e", "e", "e"]]
+    vocab = Vocab.build(sentences, min_freq=3)
+    assert vocab.idx_to_token == [UNK, "e"]
+    assert vocab.counts.tolist() == [7, 3]        # 10 tokens, 3 of them 'e'
+    assert "a" not in vocab and "e" in vocab
+    assert vocab["a"] == 0 and vocab["e"] == 1
+
+
+def test_vocab_literal_unk_not_duplicated():
+    """A literal '<unk>' in the text (PTB has many) stays index 0 and adds to counts[0]."""
+    sentences = [[UNK, "x", UNK, "y", "x"], [UNK]]
+    vocab = Vocab.build(sentences, min_freq=1)
+    assert vocab.idx_to_token == [UNK, "x", "y"]
+    assert vocab.counts.tolist() == [3, 2, 1]
+    ids, _ = vocab.encode(sentences)
+    assert ids.tolist() == [0, 1, 0, 2, 1, 0]
+
+
+def test_vocab_empty_after_min_freq_raises():
+    """No token reaching min_freq is an error that says how to fix it."""
+    with pytest.raises(W2VError, match="empty") as info:
+        Vocab.build([["a", "b"], ["a"]], min_freq=3)
+    assert "min" in str(info.value)
+
+
+def test_vocab_only_unk_tokens_is_empty():
+    """A corpus of literal '<unk>' tokens has no real vocabulary."""
+    with pytest.raises(W2VError, match="empty"):
+        Vocab.build([[UNK, UNK, UNK]], min_freq=1)
+
+
+def test_vocab_min_freq_below_one_raises():
+    """min_freq 0 (or less) is rejected."""
+    with pytest.raises(W2VError, match="min_freq"):
+        Vocab.build([["a"]], min_freq=0)
+
+
+def test_vocab_constructor_checks_invariants():
+    """A hand-built vocabulary must start with <unk>, hold unique tokens and one count each."""
+    with pytest.raises(W2VError):
+        Vocab(["a", UNK], [1, 1])
+    with pytest.raises(W2VError):
+        Vocab([UNK, "a", "a"], [0, 1, 1])
+    with pytest.raises(W2VError):
+        Vocab([UNK, "a"], [0, 1, 2])
+
+
+def test_vocab_lookup_helpers():
+    """__getitem__ maps unknown words to 0; index() raises a KeyError naming the word."""
+    vocab = Vocab.build([["a", "b", "a"]], min_freq=1)
+    assert vocab["zzz"] == 0
+    assert vocab.index("b") == 2
+    with pytest.raises(KeyError, match="zzz"):
+        vocab.index("zzz")
+    assert vocab.to_tokens(np.array([2, 1, 0])) == ["b", "a", UNK]
+
+
+def test_encode_csr_layout_reproduces_sentences():
+    """encode gives int32 ids and int64 offsets; slicing by offsets gives back every sentence
+    (rare words as <unk>), including empty sentences."""
+    sentences = [["a", "b", "rare"], [], ["b"], ["a", "a", "c", "b"], []]
+    vocab = Vocab.build(sentences, min_freq=2)
+    ids, offsets = vocab.encode(sentences)
+    assert ids.dtype == np.int32 and offsets.dtype == np.int64
+    assert offsets.shape == (len(sentences) + 1,)
+    assert offsets[0] == 0 and offsets[-1] == ids.shape[0] == 8
+    for s, sentence in enumerate(sentences):
+        decoded = vocab.to_tokens(ids[offsets[s]:offsets[s + 1]])
+        assert decoded == [t if t in vocab else UNK for t in sentence]
+
+
+# --------------------------------------------------------------------------- PTB (needs W2V_NP_DATA)
+
+@pytest.fixture(scope="module")
+def ptb_sentences(ptb_train):
+    return read_sentences(ptb_train)
+
+
+def test_ptb_vocab_size_and_counts(ptb_train, ptb_sentences):
+    """The book's PTB vocabulary (min_freq 10) has 6719 entries; counts[1:] are the raw
+    counts of the file and counts[0] holds everything else (literal <unk> and rare words)."""
+    vocab = Vocab.build(ptb_sentences, min_freq=10)
+    assert len(vocab) == 6719
+    counter = collections.Counter(ptb_train.read_text(encoding="utf-8").split())
+    for token, count in zip(vocab.idx_to_token[1:], vocab.counts[1:].tolist()):
+        assert counter[token] == count, token
+        assert count >= 10
+    assert np.all(np.diff(vocab.counts[1:]) <= 0)
+    assert int(vocab.counts.sum()) == sum(counter.values()) == 887521
+    kept = {t for t, c in counter.items() if c >= 10 and t != UNK}
+    assert set(vocab.idx_to_token[1:]) == kept
+
+
+def test_ptb_sentences_and_encoding(ptb_train, ptb_sentences):
+    """42068 lines (plus the empty sentence after the final newline), no empty line,
+    and the encoded ids cover every token."""
+    assert len(ptb_sentences) == 42068 + 1 and ptb_sentences[-1] == []
+    assert all(ptb_sentences[:-1])
+    vocab = Vocab.build(ptb_sentences, min_freq=10)
+    ids, offsets = vocab.encode(ptb_sentences)
+    assert ids.shape == (887521,) and offsets[-1] == 887521
+    assert np.bincount(ids, minlength=len(vocab)).tolist() == vocab.counts.tolist()
+
+
+# --------------------------------------------------------------------------- finding / downloading PTB
+
+PTB_CONTENT = {
+    "ptb.train.txt": "a b c\nb c d\n",
+    "ptb.valid.txt": "a b\n",
+    "ptb.test.txt": "c d\n",
+}
+
+
+def _make_zip(path, members):
+    with zipfile.ZipFile(path, "w") as zipped:
+        for name, text in members.items():
+            zipped.writestr(name, text)
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+class _Server:
+    """A local HTTP server over a folder that counts the requests it answered."""
+
+    def __init__(self, folder):
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                server.requests += 1
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.requests = 0
+        self.httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """Serve a folder with a good ``ptb.zip`` (and its SHA-1) and a broken one lacking a file."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    good_sha1 = _make_zip(folder / "ptb.zip", {f"ptb/{n}": t for n, t in PTB_CONTENT.items()})
+    partial = {f"ptb/{n}": t for n, t in PTB_CONTENT.items() if n != "ptb.test.txt"}
+    partial_sha1 = _make_zip(folder / "partial.zip", partial)
+    server = _Server(folder)
+    yield server, good_sha1, partial_sha1
+    server.close()
+
+
+def _closed_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _no_temp_left(cache):
+    return [p.name for p in cache.iterdir() if p.name.startswith(".ptb-")] == []
+
+
+def test_download_ptb_success_and_cache_reuse(tmp_path, served, monkeypatch):
+    """Download, verify and unpack into cache/ptb; find_ptb then uses the cache without
+    another request, even with download allowed."""
+    server, sha1, _ = served
+    monkeypatch.delenv("W2V_NP_DATA", raising=False)
+    cache = tmp_path / "cache"
+    target = download_ptb(cache, url=f"{server.base}/ptb.zip", sha1=sha1, timeout=10)
+    assert target == cache / "ptb"
+    for name, text in PTB_CONTENT.items():
+        assert (target / name).read_text() == text
+    assert server.requests == 1
+    assert _no_temp_left(cache)
+
+    found = find_ptb(cache_dir=cache)
+    assert found == cache / "ptb" / "ptb.train.txt"
+    assert find_ptb(cache_dir=cache, download=False) == found
+    assert server.requests == 1, "find_ptb downloaded again although the cache was complete"
+    assert read_sentences(found)[:2] == [["a", "b", "c"], ["b", "c", "d"]]
+
+
+def test_download_ptb_replaces_existing_cache(tmp_path, served):
+    """A second download over an existing cache leaves the fresh files, nothing stale."""
+    server, sha1, _ = served
+    cache = tmp_path / "cache"
+    (cache / "ptb").mkdir(parents=True)
+    (cache / "ptb" / "stale.txt").write_text("old")
+    target = download_ptb(cache, url=f"{server.base}/ptb.zip", sha1=sha1, timeout=10)
+    assert sorted(p.name for p in target.iterdir()) == sorted(PTB_CONTENT)
+
+
+def test_download_ptb_wrong_sha1(tmp_path, served):
+    """A checksum mismatch is an error and leaves neither a ptb folder nor temporary files."""
+    server, sha1, _ = served
+    cache = tmp_path / "cache"
+    with pytest.raises(W2VError, match="SHA-1") as info:
+        download_ptb(cache, url=f"{server.base}/ptb.zip", sha1="0" * 40, timeout=10)
+    assert sha1 in str(info.value)
+    assert not (cache / "ptb").exists()
+    assert _no_temp_left(cache)
+
+
+def test_download_ptb_archive_lacking_a_file(tmp_path, served):
+    """An archive without ptb/ptb.test.txt is rejected, leaving no ptb folder."""
+    server, _, partial_sha1 = served
+    cache = tmp_path / "cache"
+    with pytest.raises(W2VError, match="ptb.test.txt"):
+        download_ptb(cache, url=f"{server.base}/partial.zip", sha1=partial_sha1, timeout=10)
+    assert not (cache / "ptb").exists()
+    assert _no_temp_left(cache)
+
+
+def test_download_ptb_http_404(tmp_path, served):
+    """A 404 is a W2VError, not an HTTPError traceback."""
+    server, sha1, _ = served
+    with pytest.raises(W2VError, match="could not download"):
+        download_ptb(tmp_path / "cache", url=f"{server.base}/missing.zip", sha1=sha1, timeout=10)
+    assert not (tmp_path / "cache" / "ptb").exists()
+
+
+def test_download_ptb_unreachable_tells_how_to_use_local_copy(tmp_path):
+    """Offline: the message names the URL and both ways to point at a local copy."""
+    url = f"http://127.0.0.1:{_closed_port()}/ptb.zip"
+    with pytest.raises(W2VError) as info:
+        download_ptb(tmp_path / "cache", url=url, sha1="0" * 40, timeout=5)
+    message = str(info.value)
+    assert url in message
+    assert "W2V_NP_DATA" in message and "--corpus" in message
+    assert not (tmp_path / "cache" / "ptb").exists()
+
+
+def test_find_ptb_without_data_or_cache_and_download_disabled(tmp_path, monkeypatch):
+    """Nothing found and downloading disabled: the error tells to set W2V_NP_DATA."""
+    monkeypatch.delenv("W2V_NP_DATA", raising=False)
+    with pytest.raises(W2VError, match="W2V_NP_DATA"):
+        find_ptb(cache_dir=tmp_path / "empty-cache", download=False)
+
+
+def test_find_ptb_uses_env_folder(tmp_path, monkeypatch):
+    """$W2V_NP_DATA wins over the cache; a folder without ptb.train.txt is an error."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "ptb.train.txt").write_text("x y\n")
+    monkeypatch.setenv("W2V_NP_DATA", str(data))
+    assert find_ptb(cache_dir=tmp_path / "cache", download=False) == data / "ptb.train.txt"
+    assert resolve_corpus("ptb") == data / "ptb.train.txt"
+    monkeypatch.setenv("W2V_NP_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(W2VError, match="ptb.train.txt"):
+        find_ptb(cache_dir=tmp_path / "cache", download=False)
+
+
+def test_resolve_corpus_plain_path(tmp_path):
+    """Anything but 'ptb' is taken as a file path, unchecked until read."""
+    assert resolve_corpus(tmp_path / "c.txt") == tmp_path / "c.txt"
+    assert resolve_corpus("some/file.txt") == type(tmp_path)("some/file.txt")
