@@ -67,7 +67,7 @@ class RowSparse:
     """A ``(V, D)`` gradient stored as the rows that may be nonzero.
 
     Attributes:
-        rows: int64 ``(R,)``, distinct row ids in ascending order.
+        rows: int64 ``(R,)``, distinct row ids (in no particular order).
         values: float ``(R, D)``, the gradient of those rows; every other row is zero.
         num_rows: ``V``.
     """
@@ -120,24 +120,32 @@ _LAYERED_OCCURRENCES = 8
 def _sum_runs(rows_at, first, size, width, dtype, xp):
     """Sum rows run by run: ``out[r] = sum of rows_at(first[r] + k) for k < size[r]``.
 
-    ``rows_at(positions)`` returns float ``(len(positions), width)``.  Adding the
-    ``k``-th entry of every run at once touches distinct output rows, so plain
-    vectorised ``+=`` is correct; runs longer than ``_LAYERED_OCCURRENCES`` finish with
-    a segmented sum.  Neither ``ufunc.at`` (slow) nor BLAS (whose spinning threads
-    compete with the batch prefetcher) is used.
+    ``rows_at(positions)`` returns float ``(len(positions), width)``.  Runs are taken
+    longest first, so the runs with a ``k``-th entry form a prefix and the ``k``-th
+    entries of all of them are added with one slice ``+=`` (distinct rows, so plain
+    vectorised addition is correct); runs longer than ``_LAYERED_OCCURRENCES`` finish
+    with a segmented sum.  Neither ``ufunc.at`` (slow) nor BLAS (whose spinning
+    threads compete with the batch prefetcher) is used.
+
+    Returns ``(out, runs)``: float ``(R, width)`` sums and the run index of each row.
     """
+    runs = _stable_argsort_ids(size.max(initial=0) - size)   # longest first
+    first, size = first[runs], size[runs]
     out = xp.zeros((first.shape[0], width), dtype=dtype)
-    for rank in range(min(_LAYERED_OCCURRENCES, int(size.max(initial=0)))):
-        run = xp.flatnonzero(size > rank)
-        out[run] += rows_at(first[run] + rank)
-    long_run = xp.flatnonzero(size > _LAYERED_OCCURRENCES)
-    if long_run.shape[0]:
-        extra = size[long_run] - _LAYERED_OCCURRENCES
+    # longer[k]: how many runs are longer than k (a prefix, since runs are sorted)
+    longer = xp.searchsorted(-size, -xp.arange(1, _LAYERED_OCCURRENCES + 2), side="right").tolist()
+    for rank in range(_LAYERED_OCCURRENCES):
+        if longer[rank] == 0:
+            break
+        out[:longer[rank]] += rows_at(first[:longer[rank]] + rank)
+    num_long = longer[_LAYERED_OCCURRENCES]
+    if num_long:
+        extra = size[:num_long] - _LAYERED_OCCURRENCES
         segment_start = xp.cumsum(extra) - extra
-        position = (xp.repeat(first[long_run] + _LAYERED_OCCURRENCES - segment_start, extra)
+        position = (xp.repeat(first[:num_long] + _LAYERED_OCCURRENCES - segment_start, extra)
                     + xp.arange(int(extra.sum())))  # sorted positions of the extra entries
-        out[long_run] += xp.add.reduceat(rows_at(position), segment_start, axis=0)
-    return out
+        out[:num_long] += xp.add.reduceat(rows_at(position), segment_start, axis=0)
+    return out, runs
 
 
 def embedding_backward_rows(dout, cache):
@@ -147,8 +155,8 @@ def embedding_backward_rows(dout, cache):
     flat_ids = idx.reshape(-1)
     flat_dout = dout.reshape(-1, width)
     order, first, size = _group_equal_ids(flat_ids)
-    values = _sum_runs(lambda at: flat_dout[order[at]], first, size, width, dout.dtype, xp)
-    return RowSparse(flat_ids[order[first]].astype(xp.int64), values, num_rows)
+    values, runs = _sum_runs(lambda at: flat_dout[order[at]], first, size, width, dout.dtype, xp)
+    return RowSparse(flat_ids[order[first[runs]]].astype(xp.int64), values, num_rows)
 
 
 def batch_dot_embedding_backward(dout, v, idx, num_rows):
@@ -172,9 +180,9 @@ def batch_dot_embedding_backward(dout, v, idx, num_rows):
     entry = entry[order]                                   # sorted by id
     weight, example = flat_dout[entry], entry // length
     center = v[:, 0, :]                                    # (B,D)
-    values = _sum_runs(lambda at: weight[at, None] * center[example[at]],
-                       first, size, v.shape[2], v.dtype, xp)
-    return RowSparse(idx.reshape(-1)[entry[first]].astype(xp.int64), values, num_rows)
+    values, runs = _sum_runs(lambda at: weight[at, None] * center[example[at]],
+                             first, size, v.shape[2], v.dtype, xp)
+    return RowSparse(idx.reshape(-1)[entry[first[runs]]].astype(xp.int64), values, num_rows)
 
 
 def _softplus(x, xp):
