@@ -1,7 +1,7 @@
 """Writing and reading trained vectors: atomic files and the word2vec text format."""
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +15,20 @@ def atomic_write(path, mode="w", encoding="utf-8"):
     """Open a temporary file beside ``path`` and rename it over ``path`` on success.
 
     Readers see either the old file or the complete new one, never a partial write;
-    on an exception the temporary file is removed and ``path`` is untouched.
+    on an exception the temporary file is removed and ``path`` is untouched.  The
+    file gets the usual permissions (``0o666`` less the umask).
     """
     path = Path(path)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp_path = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(handle, mode, **({} if "b" in mode else {"encoding": encoding})) as out:
+        with open(tmp_path, mode.replace("w", "x"), **({} if "b" in mode else {"encoding": encoding})) as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(tmp_path)
         raise
 
 

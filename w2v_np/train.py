@@ -258,7 +258,9 @@ def plot_loss(epochs, path):
     except ImportError:
         return False
     figure, axes = plt.subplots(figsize=(5, 3.5))
-    axes.plot([e["epoch"] for e in epochs], [e["loss"] for e in epochs], marker="o")
+    numbers = [e["epoch"] for e in epochs]
+    axes.plot(numbers, [e["loss"] for e in epochs], marker="o")
+    axes.set_xticks(numbers)
     axes.set_xlabel("epoch")
     axes.set_ylabel("mean loss")
     axes.grid(alpha=0.3)
