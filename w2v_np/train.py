@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import get_backend, to_device, to_host
+from .backend import get_array_module, get_backend, to_device, to_host
 from .corpus import read_sentences, resolve_corpus
 from .errors import W2VError
 from .io import atomic_write, write_word2vec_text
@@ -50,7 +50,7 @@ class TrainConfig:
             raise W2VError(f"learning rate must be a positive number, got {self.lr!r}")
         if not (_is_number(self.sample) and self.sample >= 0):
             raise W2VError(f"sample must be a number >= 0, got {self.sample!r}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.dtype not in DTYPES:
             raise W2VError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
@@ -80,7 +80,12 @@ class Progress:
 
     def __init__(self, total, label, stream=sys.stderr, enabled=True):
         self.total, self.label, self.stream, self.enabled = total, label, stream, enabled
+        self.every = max(1, total // 50)
         self.started = time.perf_counter()
+
+    def wants(self, done):
+        """Whether to redraw after ``done`` steps (about 50 times in all, and at the end)."""
+        return self.enabled and (done % self.every == 0 or done == self.total)
 
     def update(self, done, loss):
         if not self.enabled:
@@ -172,13 +177,12 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         raise
 
 
-def _run(config, out_dir, probes, quiet, log):
-    xp = get_backend(config.backend)
-    dtype = np.dtype(config.dtype)
-    say = (lambda *args: None) if quiet else log
-    data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
+def prepare(config, rng, probes=None):
+    """Read the corpus, build the vocabulary, check the probe words, build the examples.
 
-    prep_start = time.perf_counter()
+    Returns ``(vocab, examples, probes)``; ``probes=None`` becomes ``[chip]`` when the
+    vocabulary has it, else ``[]``.
+    """
     sentences = read_sentences(resolve_corpus(config.corpus))
     vocab = Vocab.build(sentences, config.min_count)
     if probes is None:
@@ -188,36 +192,53 @@ def _run(config, out_dir, probes, quiet, log):
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
                            f"({len(vocab)} tokens with count >= {config.min_count})")
     ids, offsets = vocab.encode(sentences)
-    del sentences
     examples = build_examples(ids, offsets, vocab.counts, max_window=config.window,
-                              num_noise_words=config.negative, sample=config.sample, rng=data_rng)
+                              num_noise_words=config.negative, sample=config.sample, rng=rng)
+    return vocab, examples, list(probes)
+
+
+def run_epoch(model, optimizer, examples, batch_size, rng, bar):
+    """One pass over ``examples`` in shuffled batches; returns the mean per-example loss.
+
+    The loss stays on the model's backend and is read back only when ``bar`` shows it
+    (about 50 times an epoch) and once at the end.
+    """
+    xp = get_array_module(model.center)
+    dtype = model.center.dtype
+    loss_sum = xp.zeros((), dtype=np.float64)
+    for step, batch in enumerate(prefetch(examples.batches(batch_size, rng, dtype)), 1):
+        losses, grads = model.loss_and_grads(to_device(batch.center, xp),
+                                             to_device(batch.context_negative, xp),
+                                             to_device(batch.mask, xp), to_device(batch.label, xp))
+        optimizer.step(grads)
+        loss_sum += losses.sum(dtype=np.float64)
+        if bar.wants(step):
+            bar.update(step, float(loss_sum) / min(len(examples), step * batch_size))
+    bar.close()
+    return float(to_host(loss_sum)) / len(examples)
+
+
+def _run(config, out_dir, probes, quiet, log):
+    say = (lambda *args: None) if quiet else log
+    data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
+    prep_start = time.perf_counter()
+    vocab, examples, probes = prepare(config, data_rng, probes)
     prep_seconds = time.perf_counter() - prep_start
     say(f"vocabulary {len(vocab)}, {len(examples)} centers, {examples.num_pairs} pairs, "
         f"prepared in {prep_seconds:.2f} s")
 
-    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=dtype)
+    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=get_backend(config.backend),
+                     dtype=np.dtype(config.dtype))
     optimizer = Adam(model.params, lr=config.lr)
     show_bar = not quiet and sys.stderr.isatty()
-    num_batches = examples.num_batches(config.batch_size)
-    log_every = max(1, num_batches // 50)
     epochs = []
     train_start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        bar = Progress(num_batches, f"epoch {epoch}/{config.epochs}", enabled=show_bar)
-        loss_sum = xp.zeros((), dtype=np.float64)
-        for step, batch in enumerate(prefetch(examples.batches(config.batch_size, shuffle_rng, dtype)), 1):
-            losses, grads = model.loss_and_grads(to_device(batch.center, xp),
-                                                 to_device(batch.context_negative, xp),
-                                                 to_device(batch.mask, xp), to_device(batch.label, xp))
-            optimizer.step(grads)
-            loss_sum += losses.sum(dtype=np.float64)
-            if show_bar and (step % log_every == 0 or step == num_batches):
-                done = min(len(examples), step * config.batch_size)
-                bar.update(step, float(loss_sum) / done)
-        bar.close()
+        bar = Progress(examples.num_batches(config.batch_size), f"epoch {epoch}/{config.epochs}",
+                       enabled=show_bar)
+        loss = run_epoch(model, optimizer, examples, config.batch_size, shuffle_rng, bar)
         seconds = time.perf_counter() - epoch_start
-        loss = float(to_host(loss_sum)) / len(examples)
         epochs.append({"epoch": epoch, "loss": loss, "seconds": seconds,
                        "centers_per_second": len(examples) / seconds})
         say(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, {seconds:.2f} s, "
