@@ -14,7 +14,8 @@ import pytest
 from w2v_np import TrainConfig, train
 
 SEED_LOSSES = [0.481, 0.427, 0.403, 0.380, 0.359]
-EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+# The evaluation sets sit beside the PTB folder in ../shared/data.
+EVAL_DIR = Path(os.environ.get("W2V_NP_DATA", "."), "..", "eval").resolve()
 
 pytestmark = [
     pytest.mark.slow,
