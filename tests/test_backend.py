@@ -82,3 +82,13 @@ def test_training_step_on_gpu_matches_numpy():
         results.append((to_host(losses), to_host(model.center), to_host(model.context)))
     for cpu, gpu in zip(*results):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-5, atol=1e-6)
+
+
+def test_kernels_installed_as_subpackage():
+    """`kernels/` is installed as `w2v_np.kernels` (package_dir), never as a top-level module."""
+    import importlib.util
+
+    import w2v_np.kernels
+    assert w2v_np.kernels.__name__ == "w2v_np.kernels"
+    assert w2v_np.kernels.numba_available() == (importlib.util.find_spec("numba") is not None)
+    assert importlib.util.find_spec("kernels") is None

@@ -21,11 +21,15 @@ class Embeddings:
     def __contains__(self, word):
         return word in self.index
 
-    def vector(self, word):
-        """The vector of ``word``; ``KeyError`` naming the word when it is unknown."""
+    def _row(self, word):
+        """Row of ``word``; ``KeyError`` naming the word when it is unknown."""
         if word not in self.index:
             raise KeyError(f"word {word!r} is not in the vocabulary")
-        return self.vectors[self.index[word]]
+        return self.index[word]
+
+    def vector(self, word):
+        """The vector of ``word``; ``KeyError`` naming the word when it is unknown."""
+        return self.vectors[self._row(word)]
 
     def most_similar(self, word, topn=3):
         """The ``topn`` tokens nearest ``word`` by cosine, as ``[(token, cosine), ...]``.
@@ -34,8 +38,7 @@ class Embeddings:
         the same unless two tokens share a direction).
         """
         xp = get_array_module(self.unit)
-        self.vector(word)
-        query = self.index[word]
+        query = self._row(word)
         cosine = self.unit @ self.unit[query]                        # (V,)
         cosine[query] = -xp.inf
         topn = min(topn, len(self.tokens) - 1)
