@@ -7,6 +7,11 @@ Statistical checks use fixed seeds and stated thresholds:
 * distributions are checked with scipy's chi-square test, failing below p = 1e-4
   (a correct implementation fails with probability 1e-4 per fresh seed; with the fixed
   seeds here the outcome is deterministic).
+
+Every random stage runs under both samplers (the ``sampler`` fixture): the NumPy reference
+and the Numba kernels draw different numbers from the same distributions, so the same
+checks and thresholds apply to both.  The Numba cases skip when Numba is not installed;
+tests/test_sampling_kernels.py compares the two paths with each other.
 """
 import time
 
@@ -15,14 +20,38 @@ import pytest
 
 from w2v_np import W2VError
 from w2v_np.corpus import read_sentences
-from w2v_np.sampling import (ContextWindows, NoiseSampler, build_examples,
-                             context_windows, draw_noise_words, noise_weights, subsample)
+from w2v_np.kernels import numba_available
+from w2v_np.sampling import (ContextWindows, NoiseSampler, build_examples, context_windows,
+                             draw_noise_words, keep_probabilities, noise_weights, subsample)
 from w2v_np.vocab import Vocab
 
 stats = pytest.importorskip("scipy.stats")
 
 P_MIN = 1e-4          # chi-square threshold, see the module docstring
 SIGMAS = 5.0          # binomial bound, see the module docstring
+SAMPLER_NAMES = ("numpy", "numba")
+
+
+def need_numba():
+    """The numba module; skips the current test when Numba does not import (missing or
+    broken: the same test as ``w2v_np.kernels.numba_available``, which then makes
+    sampler "auto" fall back to NumPy)."""
+    if not numba_available():
+        pytest.skip("Numba is not installed (pip install 'w2v-np[fast]')")
+    return pytest.importorskip("numba")
+
+
+def need_sampler(name):
+    """Skip the current test when ``name`` is "numba" and Numba is not installed."""
+    if name == "numba":
+        need_numba()
+    return name
+
+
+@pytest.fixture(params=SAMPLER_NAMES)
+def sampler(request):
+    """Each sampler in turn: the NumPy reference, then the Numba kernels."""
+    return need_sampler(request.param)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -123,7 +152,7 @@ def check_batch(examples, indices, batch, dtype=np.float32):
 
 # --------------------------------------------------------------------------- subsample
 
-def test_subsample_drops_unk_and_keeps_sentence_count():
+def test_subsample_drops_unk_and_keeps_sentence_count(sampler):
     """Every id 0 goes, the number of sentences stays, and each kept token stays in its
     own sentence and order (a subsequence)."""
     rng = np.random.default_rng(1)
@@ -131,7 +160,7 @@ def test_subsample_drops_unk_and_keeps_sentence_count():
     assert (ids == 0).sum() > 50, "the test corpus should hold plenty of <unk>"
     # tag every token with its position so sentence membership can be checked afterwards
     for sample in (0.0, 1e-3, 1e-1):
-        kept, kept_offsets = subsample(ids, offsets, counts, sample, np.random.default_rng(2))
+        kept, kept_offsets = subsample(ids, offsets, counts, sample, np.random.default_rng(2), sampler)
         assert kept.dtype == ids.dtype and kept_offsets.dtype == np.int64
         assert kept_offsets.shape == offsets.shape
         assert kept_offsets[0] == 0 and kept_offsets[-1] == kept.shape[0]
@@ -146,21 +175,21 @@ def test_subsample_drops_unk_and_keeps_sentence_count():
             assert np.array_equal(kept, ids[ids != 0]), "sample=0 must only drop <unk>"
 
 
-def test_subsample_positions_within_sentences():
+def test_subsample_positions_within_sentences(sampler):
     """With ids tagged by position, each kept token's sentence is the one it came from."""
     ids, offsets = unique_corpus([3, 0, 5, 1, 7, 2])
     counts = np.ones(ids.shape[0] + 1, dtype=np.int64)
     counts[0] = 0
     # make the first few ids very frequent in the counts so that some of them are dropped
     counts[1:6] = 10_000
-    kept, kept_offsets = subsample(ids, offsets, counts, 1e-3, np.random.default_rng(0))
+    kept, kept_offsets = subsample(ids, offsets, counts, 1e-3, np.random.default_rng(0), sampler)
     sentence_of = np.searchsorted(offsets, ids - 1, side="right") - 1
     for s in range(offsets.shape[0] - 1):
         for token in kept[kept_offsets[s]:kept_offsets[s + 1]]:
             assert sentence_of[token - 1] == s
 
 
-def test_subsample_keep_rate_matches_formula():
+def test_subsample_keep_rate_matches_formula(sampler):
     """Keep rate of a frequent token = sqrt(t / f) within 5 binomial standard errors; a token
     with sqrt(t/f) >= 1 is always kept; f counts only ids >= 1."""
     rng = np.random.default_rng(3)
@@ -173,7 +202,7 @@ def test_subsample_keep_rate_matches_formula():
         offsets = np.append(offsets, ids.shape[0])
     counts = np.bincount(ids, minlength=4).astype(np.int64)
     t = 1e-3
-    kept, _ = subsample(ids, offsets, counts, t, np.random.default_rng(4))
+    kept, _ = subsample(ids, offsets, counts, t, np.random.default_rng(4), sampler)
     known = counts[1:].sum()          # <unk> is not part of the frequency
     for token, n in ((1, frequent), (2, medium)):
         p = min(1.0, np.sqrt(t / (counts[token] / known)))
@@ -185,39 +214,73 @@ def test_subsample_keep_rate_matches_formula():
     assert p_rare >= 1 and int((kept == 3).sum()) == rare
 
 
+def test_subsample_keep_rate_per_frequency_band(sampler):
+    """On a Zipf vocabulary of 2000 words, the kept count of the words in each band of
+    keep probability p = min(1, sqrt(t/f)) (f over the known tokens) is within 5 standard
+    errors of sum c_i p_i, the variance being sum c_i p_i (1 - p_i) (each band fails with
+    probability ~6e-7 if correct); words with p = 1 are all kept. The bands span p from
+    ~0.02 to 1, so a wrong power, a missing cap or counting <unk> in f shows up in some band."""
+    rng = np.random.default_rng(30)
+    vocab_size, t = 2000, 1e-4
+    weights = 1.0 / np.arange(1, vocab_size) ** 1.05
+    ids = rng.choice(np.arange(1, vocab_size), size=600_000, p=weights / weights.sum())
+    ids[rng.random(ids.shape[0]) < 0.1] = 0          # <unk>, not part of f
+    ids = ids.astype(np.int32)
+    offsets = np.append(np.arange(0, ids.shape[0], 20, dtype=np.int64), ids.shape[0])
+    counts = np.bincount(ids, minlength=vocab_size).astype(np.int64)
+    kept, kept_offsets = subsample(ids, offsets, counts, t, np.random.default_rng(31), sampler)
+    assert kept_offsets[-1] == kept.shape[0] and not (kept == 0).any()
+    p = np.minimum(1.0, np.sqrt(t * counts[1:].sum() / np.maximum(counts, 1)))
+    p[0] = 0.0
+    assert np.allclose(np.minimum(1.0, keep_probabilities(counts, t)), p)
+    kept_counts = np.bincount(kept, minlength=vocab_size)
+    certain = (p >= 1) & (counts > 0)
+    assert certain.sum() > 100
+    assert np.array_equal(kept_counts[certain], counts[certain]), "a word with p = 1 was dropped"
+    edges = [0.0, 0.05, 0.1, 0.2, 0.4, 0.7, 1.0]
+    assert p[1:].min() < edges[1]
+    for low, high in zip(edges[:-1], edges[1:]):
+        band = (p > low) & (p <= high) & (p < 1) & (counts > 0)
+        assert band.any(), (low, high)
+        mean = float((counts[band] * p[band]).sum())
+        sd = float(np.sqrt((counts[band] * p[band] * (1 - p[band])).sum()))
+        observed = int(kept_counts[band].sum())
+        assert abs(observed - mean) <= SIGMAS * sd, (low, high, observed, mean, sd)
+
+
 # --------------------------------------------------------------------------- context windows
 
-def test_context_windows_positions_exact():
+def test_context_windows_positions_exact(sampler):
     """On a multi-sentence corpus of unique ids: contexts are the clipped window around the
     center, in its own sentence, never the center itself; sentences of < 2 tokens give none."""
     rng = np.random.default_rng(5)
     lengths = rng.integers(0, 15, size=200)
     ids, offsets = unique_corpus(lengths)
     for max_window in (1, 2, 5):
-        windows = context_windows(ids, offsets, max_window, np.random.default_rng(max_window))
+        windows = context_windows(ids, offsets, max_window, np.random.default_rng(max_window), sampler)
         reach = check_windows(ids, offsets, windows, max_window)
         assert reach.min() >= 1 and reach.max() <= max_window
 
 
-def test_short_sentences_give_no_centers():
+def test_short_sentences_give_no_centers(sampler):
     """Sentences of 0 or 1 token contribute no centers; a 2-token sentence gives 2."""
     ids, offsets = unique_corpus([0, 1, 3, 1, 2, 0, 1])
-    windows = context_windows(ids, offsets, 4, np.random.default_rng(0))
+    windows = context_windows(ids, offsets, 4, np.random.default_rng(0), sampler)
     assert windows.centers.tolist() == [2, 3, 4, 6, 7]
     assert windows.contexts[windows.context_offsets[3]:windows.context_offsets[4]].tolist() == [7]
     assert windows.contexts[windows.context_offsets[4]:windows.context_offsets[5]].tolist() == [6]
     only_singletons = unique_corpus([1, 1, 0, 1])
-    empty = context_windows(*only_singletons, 3, np.random.default_rng(0))
+    empty = context_windows(*only_singletons, 3, np.random.default_rng(0), sampler)
     assert empty.centers.shape == (0,) and empty.contexts.shape == (0,)
     assert empty.context_offsets.tolist() == [0]
 
 
-def test_window_sizes_uniform():
+def test_window_sizes_uniform(sampler):
     """In a long sentence of distinct tokens an interior center has 2w contexts, w uniform in
     1..max_window: chi-square over the w counts, p > 1e-4 (fixed seed)."""
     max_window, length = 5, 20_000
     ids, offsets = unique_corpus([length])
-    windows = context_windows(ids, offsets, max_window, np.random.default_rng(6))
+    windows = context_windows(ids, offsets, max_window, np.random.default_rng(6), sampler)
     num_context = np.diff(windows.context_offsets)
     assert num_context.shape == (length,)
     interior = num_context[max_window:length - max_window]
@@ -231,15 +294,16 @@ def test_window_sizes_uniform():
     assert 1 <= num_context[0] <= max_window
 
 
-def test_window_edges_clipped():
+def test_window_edges_clipped(sampler):
     """At sentence edges the window is clipped, not shifted into the next sentence: in two
     3-token sentences with max_window 10, the first token sees the next min(w, 2) tokens,
-    so it has 1 or 2 contexts (both occur over 40 seeds), always starting with its right
-    neighbour, and no context crosses into the other sentence."""
+    so it has 1 or 2 contexts, always starting with its right neighbour, and no context
+    crosses into the other sentence. Both counts occur over 200 seeds (a correct sampler
+    never draws w = 1, probability 1/10, in 200 tries with probability 0.9**200 < 1e-9)."""
     ids, offsets = unique_corpus([3, 3])
     first_counts = set()
-    for seed in range(40):
-        windows = context_windows(ids, offsets, 10, np.random.default_rng(seed))
+    for seed in range(200):
+        windows = context_windows(ids, offsets, 10, np.random.default_rng(seed), sampler)
         num_context = np.diff(windows.context_offsets)
         first = windows.contexts[:num_context[0]].tolist()
         assert first in ([2], [2, 3])
@@ -286,6 +350,28 @@ def test_noise_sampler_zero_weight_ids_never_drawn():
     assert set(np.unique(draws).tolist()) == {1, 2, 4}
 
 
+def test_draw_noise_words_distribution_without_rejection(sampler):
+    """When no context word can be drawn (every context word is <unk>, of weight 0), the
+    noise words follow counts**0.75 over ids 1..V-1 exactly: chi-square on ~10^6 draws,
+    p > 1e-4 (fixed seed; every expected cell is >= 200). This checks the alias draw itself
+    (here the Numba kernel's single-uniform draw); id 0 is never drawn."""
+    rng = np.random.default_rng(32)
+    vocab_size, k = 50, 4
+    counts = rng.integers(1, 5_000, size=vocab_size).astype(np.int64)
+    counts[0] = 10 ** 9
+    weights = noise_weights(counts)
+    windows = _hand_windows(rng, 100_000, vocab_size)
+    windows.contexts[:] = 0
+    noise = draw_noise_words(windows, NoiseSampler(weights), k, np.random.default_rng(33), sampler)
+    assert noise.dtype == np.int32 and noise.shape == (k * windows.contexts.shape[0],)
+    observed = np.bincount(noise, minlength=vocab_size)
+    assert observed.shape[0] == vocab_size and observed[0] == 0
+    expected = weights[1:] / weights[1:].sum() * noise.shape[0]
+    assert expected.min() >= 200
+    p_value = stats.chisquare(observed[1:], expected).pvalue
+    assert p_value > P_MIN, p_value
+
+
 def _hand_windows(rng, num_examples, vocab_size):
     """Windows with 1..4 random context words (repeats allowed) over ids 1..V-1."""
     num_context = rng.integers(1, 5, size=num_examples)
@@ -296,7 +382,7 @@ def _hand_windows(rng, num_examples, vocab_size):
     return ContextWindows(centers, offsets, contexts)
 
 
-def test_draw_noise_words_distribution_with_rejection():
+def test_draw_noise_words_distribution_with_rejection(sampler):
     """draw_noise_words = draw from counts**0.75, reject the center's context words, redraw.
     So example n's noise words follow the weights restricted to the words outside its
     contexts. The exact expected count per word is summed over examples and compared by
@@ -308,7 +394,7 @@ def test_draw_noise_words_distribution_with_rejection():
     counts[0] = 10 ** 6
     weights = noise_weights(counts)
     windows = _hand_windows(rng, 20_000, vocab_size)
-    noise = draw_noise_words(windows, weights, k, np.random.default_rng(11))
+    noise = draw_noise_words(windows, NoiseSampler(weights), k, np.random.default_rng(11), sampler)
     assert noise.dtype == np.int32 and noise.shape == (k * windows.contexts.shape[0],)
     assert noise.min() >= 1
     assert_noise_avoids_contexts(windows.context_offsets, windows.contexts, noise, k)
@@ -326,7 +412,7 @@ def test_draw_noise_words_distribution_with_rejection():
     assert p_value > P_MIN, (observed, expected.round(), p_value)
 
 
-def test_draw_noise_words_impossible_raises_quickly():
+def test_draw_noise_words_impossible_raises_quickly(sampler):
     """A center whose context words are the whole noise vocabulary cannot get noise words:
     W2VError within a few seconds instead of looping for ever."""
     windows = ContextWindows(np.array([1, 2], dtype=np.int32), np.array([0, 1, 3], dtype=np.int64),
@@ -334,11 +420,11 @@ def test_draw_noise_words_impossible_raises_quickly():
     weights = noise_weights(np.array([5, 10, 10]))
     start = time.perf_counter()
     with pytest.raises(W2VError, match="noise"):
-        draw_noise_words(windows, weights, 2, np.random.default_rng(0))
+        draw_noise_words(windows, NoiseSampler(weights), 2, np.random.default_rng(0), sampler)
     assert time.perf_counter() - start < 5
 
 
-def test_build_examples_two_word_corpus_raises(tmp_path):
+def test_build_examples_two_word_corpus_raises(tmp_path, sampler):
     """End to end: a corpus of two real words 'a a b b' repeated: the center at position 1
     ('a', any w >= 1) sees 'a' and 'b', the whole vocabulary, so preparation must fail
     with W2VError, quickly."""
@@ -351,31 +437,34 @@ def test_build_examples_two_word_corpus_raises(tmp_path):
     start = time.perf_counter()
     with pytest.raises(W2VError, match="noise"):
         build_examples(ids, offsets, vocab.counts, max_window=2, num_noise_words=2, sample=0,
-                       rng=np.random.default_rng(0))
+                       rng=np.random.default_rng(0), sampler=sampler)
     assert time.perf_counter() - start < 5
 
 
-def test_build_examples_no_examples_raises():
+def test_build_examples_no_examples_raises(sampler):
     """Only one-token sentences: no training example, an error rather than empty batches."""
     ids, offsets = unique_corpus([1, 1, 1])
     counts = np.array([0, 1, 1, 1])
     with pytest.raises(W2VError, match="no training examples"):
         build_examples(ids, offsets, counts, max_window=2, num_noise_words=2, sample=0,
-                       rng=np.random.default_rng(0))
+                       rng=np.random.default_rng(0), sampler=sampler)
 
 
 # --------------------------------------------------------------------------- examples and batches
 
-@pytest.fixture(scope="module")
-def unique_examples():
-    """Examples over a corpus of unique ids (a center id identifies its example)."""
+@pytest.fixture(scope="module", params=SAMPLER_NAMES)
+def unique_examples(request):
+    """Examples over a corpus of unique ids (a center id identifies its example), built and
+    packed by each sampler in turn."""
+    sampler = need_sampler(request.param)
     rng = np.random.default_rng(12)
     lengths = rng.integers(0, 12, size=150)
     ids, offsets = unique_corpus(lengths)
     counts = np.ones(ids.shape[0] + 1, dtype=np.int64)
     counts[0] = 0
     examples = build_examples(ids, offsets, counts, max_window=3, num_noise_words=4, sample=0,
-                              rng=np.random.default_rng(13))
+                              rng=np.random.default_rng(13), sampler=sampler)
+    assert examples.sampler == sampler
     return ids, offsets, examples
 
 
@@ -442,14 +531,14 @@ def test_batches_deterministic_per_seed(unique_examples):
     assert not all(np.array_equal(x, y) for x, y in zip(centers(1), centers(2)))
 
 
-def test_build_examples_deterministic_per_seed():
+def test_build_examples_deterministic_per_seed(sampler):
     """build_examples twice with default_rng(0) gives identical arrays; default_rng(1) differs
     (subsampling, windows and noise all depend on the generator)."""
     ids, offsets, counts = random_corpus(np.random.default_rng(15), 400, 60)
 
     def build(seed):
         return build_examples(ids, offsets, counts, max_window=4, num_noise_words=3, sample=1e-2,
-                              rng=np.random.default_rng(seed))
+                              rng=np.random.default_rng(seed), sampler=sampler)
 
     first, second, other = build(0), build(0), build(1)
     for name in ("centers", "context_offsets", "contexts", "noise"):
@@ -463,13 +552,23 @@ def test_build_examples_deterministic_per_seed():
 # --------------------------------------------------------------------------- PTB (needs W2V_NP_DATA)
 
 @pytest.fixture(scope="module")
-def ptb(ptb_train):
-    """PTB encoded with the book's settings and its examples (window 5, K 5, t 1e-4), built once."""
+def ptb_encoded(ptb_train):
+    """PTB encoded with the book's vocabulary (min count 10)."""
     sentences = read_sentences(ptb_train)
     vocab = Vocab.build(sentences, min_freq=10)
     ids, offsets = vocab.encode(sentences)
+    return vocab, ids, offsets
+
+
+@pytest.fixture(scope="module", params=SAMPLER_NAMES)
+def ptb(request, ptb_encoded):
+    """PTB's examples with the book's settings (window 5, K 5, t 1e-4), built once per sampler
+    (``examples.sampler`` tells which)."""
+    sampler = need_sampler(request.param)
+    vocab, ids, offsets = ptb_encoded
     examples = build_examples(ids, offsets, vocab.counts, max_window=5, num_noise_words=5,
-                              sample=1e-4, rng=np.random.default_rng(0))
+                              sample=1e-4, rng=np.random.default_rng(0), sampler=sampler)
+    assert examples.sampler == sampler
     return vocab, ids, offsets, examples
 
 
@@ -485,9 +584,10 @@ def test_ptb_subsample_keep_rates(ptb):
     """PTB subsampling: the keep rate of 'the' is sqrt(1e-4 / f) within 5 binomial standard
     errors (f over the known tokens); the total kept is within 5 standard errors of
     sum_i c_i min(1, sqrt(t / f_i)), the variance being sum_i c_i p_i (1 - p_i)."""
-    vocab, ids, offsets, _ = ptb
+    vocab, ids, offsets, examples = ptb
     t = 1e-4
-    kept, kept_offsets = subsample(ids, offsets, vocab.counts, t, np.random.default_rng(21))
+    kept, kept_offsets = subsample(ids, offsets, vocab.counts, t, np.random.default_rng(21),
+                                   examples.sampler)
     assert kept_offsets.shape == offsets.shape and not (kept == 0).any()
     freq = vocab.counts[1:] / vocab.counts[1:].sum()
     p = np.minimum(1.0, np.sqrt(t / freq))

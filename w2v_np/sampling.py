@@ -11,22 +11,71 @@ reproduces the seed's semantics in distribution:
   ``count ** 0.75`` over indices ``1..V-1``, rejecting the center's own context words;
 * :class:`SkipGramExamples` holds the result as flat arrays plus offsets and packs
   shuffled padded batches ``center (B,1)``, ``context_negative (B,L)``, ``mask``,
-  ``label``.
+  ``label``; :class:`ResampledExamples` draws windows and noise words afresh for every
+  batch instead (the seed's second exercise).
+
+Every random stage takes ``sampler``: ``"numpy"`` runs the vectorised reference below,
+``"numba"`` the compiled kernels of ``w2v_np.kernels.sampling`` (same distributions, other
+random numbers), ``"auto"`` the kernels when Numba is installed.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import W2VError
+from .kernels import numba_available
 
 NOISE_POWER = 0.75
+SAMPLERS = ("auto", "numpy", "numba")
+RESAMPLE = ("once", "epoch")
+# Draws allowed for one noise word before giving up on its center (its contexts then
+# carry nearly all of the noise distribution).
+MAX_DRAWS_PER_WORD = 10_000
 
 
-def subsample(ids, offsets, counts, sample, rng):
+def resolve_sampler(sampler):
+    """``"numpy"`` or ``"numba"`` for a ``sampler`` in :data:`SAMPLERS`; raises :class:`W2VError`."""
+    if sampler not in SAMPLERS:
+        raise W2VError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if sampler == "numpy":
+        return sampler
+    if numba_available():
+        return "numba"
+    if sampler == "numba":
+        raise W2VError("sampler 'numba' needs Numba, which is not installed: "
+                       "pip install 'w2v-np[fast]' (or use --sampler numpy)")
+    return "numpy"
+
+
+def _kernels(sampler):
+    """The Numba kernels when ``sampler`` resolves to ``"numba"``, else ``None``."""
+    if resolve_sampler(sampler) != "numba":
+        return None
+    from .kernels import sampling
+    return sampling
+
+
+def _kernel_seed(rng):
+    """A 63-bit seed for one kernel call, drawn from the run's generator."""
+    return int(rng.integers(2 ** 63))
+
+
+def keep_probabilities(counts, sample):
+    """Subsampling's keep probability per id: ``sqrt(sample / f)``, 0 for ``<unk>``.
+
+    ``f = counts[id] / (total count of ids >= 1)``; the value is above 1 (kept for sure)
+    for rare tokens.  Returns float64 ``(V,)``; ``sample > 0``.
+    """
+    num_known = counts[1:].sum()
+    probability = np.sqrt(sample * num_known / np.maximum(np.asarray(counts, dtype=np.float64), 1))
+    probability[0] = 0.0
+    return probability
+
+
+def subsample(ids, offsets, counts, sample, rng, sampler="numpy"):
     """Drop ``<unk>`` (id 0), then keep each token with probability ``sqrt(sample / f)``.
 
-    ``f = counts[id] / (total count of ids >= 1)``; the probability is above 1 (kept
-    for sure) for rare tokens.  A ``sample`` of 0 disables subsampling.
+    See :func:`keep_probabilities`.  A ``sample`` of 0 disables subsampling.
 
     Args:
         ids: int32 ``(N,)`` token ids; offsets: int64 ``(S+1,)`` sentence offsets.
@@ -34,13 +83,13 @@ def subsample(ids, offsets, counts, sample, rng):
     Returns:
         ``(ids, offsets)`` of the kept tokens, same dtypes, same number of sentences.
     """
-    known = ids != 0
-    if sample > 0:
-        num_known = counts[1:].sum()
-        keep_probability = np.sqrt(sample * num_known / np.maximum(counts, 1))
-        keep = known & (rng.random(ids.shape[0]) < keep_probability[ids])
+    kernels = _kernels(sampler)
+    if sample == 0:
+        keep = ids != 0
+    elif kernels is not None:
+        keep = kernels.keep_mask(ids, keep_probabilities(counts, sample), _kernel_seed(rng))
     else:
-        keep = known
+        keep = rng.random(ids.shape[0]) < keep_probabilities(counts, sample)[ids]
     kept_before = np.zeros(ids.shape[0] + 1, dtype=np.int64)
     np.cumsum(keep, out=kept_before[1:])
     return ids[keep], kept_before[offsets]
@@ -61,21 +110,54 @@ class ContextWindows:
     contexts: np.ndarray
 
 
-def context_windows(ids, offsets, max_window, rng):
+@dataclass
+class CenterPositions:
+    """Where the centers are: token ``position[n]`` of the sentence ``ids[start[n]:stop[n]]``.
+
+    All three are int64 ``(N,)``.
+    """
+    position: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+
+    def __len__(self):
+        return self.position.shape[0]
+
+    def take(self, chosen):
+        """The centers with indices ``chosen`` (int ``(B,)``), in that order."""
+        return CenterPositions(self.position[chosen], self.start[chosen], self.stop[chosen])
+
+
+def center_positions(offsets):
+    """Every token of a sentence with at least two tokens is a center (as in the seed)."""
+    lengths = np.diff(offsets)
+    sentence_of_token = np.repeat(np.arange(lengths.shape[0]), lengths)
+    usable = lengths[sentence_of_token] >= 2
+    sentence = sentence_of_token[usable]
+    return CenterPositions(np.flatnonzero(usable), offsets[sentence], offsets[sentence + 1])
+
+
+def context_windows(ids, offsets, max_window, rng, sampler="numpy"):
     """Draw a window size per token and gather its context words inside its sentence.
 
     Sentences with fewer than two tokens give no examples (as in the seed); every
     other token is a center with ``min(w, available)`` words on each side, ``w``
     uniform in ``1..max_window``.
     """
-    lengths = np.diff(offsets)
-    sentence_of_token = np.repeat(np.arange(lengths.shape[0]), lengths)
-    usable = lengths[sentence_of_token] >= 2
-    position = np.flatnonzero(usable)
-    sentence = sentence_of_token[usable]
+    return windows_at(ids, center_positions(offsets), max_window, rng, sampler)
+
+
+def windows_at(ids, centers, max_window, rng, sampler="numpy"):
+    """:func:`context_windows` for the centers ``centers`` (a :class:`CenterPositions`) only."""
+    kernels = _kernels(sampler)
+    position = centers.position
+    if kernels is not None:
+        context_offsets, contexts = kernels.context_windows(
+            ids, position, centers.start, centers.stop, max_window, _kernel_seed(rng))
+        return ContextWindows(ids[position], context_offsets, contexts)
     window = rng.integers(1, max_window + 1, size=position.shape[0])
-    start = np.maximum(offsets[sentence], position - window)
-    stop = np.minimum(offsets[sentence + 1], position + window + 1)
+    start = np.maximum(centers.start, position - window)
+    stop = np.minimum(centers.stop, position + window + 1)
     span = stop - start
     example_of_slot = np.repeat(np.arange(position.shape[0]), span)
     first_slot = np.cumsum(span) - span
@@ -101,6 +183,7 @@ def noise_weights(counts):
 class NoiseSampler:
     """Draw ids from ``weights`` in O(1) each with Walker's alias method (Vose's construction).
 
+    Attributes: weights float64 ``(V,)``; the table: keep float64 ``(V,)``, alias int32 ``(V,)``.
     Each draw picks a column uniformly, then keeps it with probability ``keep[column]``
     or takes ``alias[column]`` otherwise; ids of weight 0 are never drawn.
     """
@@ -119,6 +202,7 @@ class NoiseSampler:
             scaled[high] += scaled[low] - 1.0
             (small if scaled[high] < 1.0 else large).append(high)
         # Whatever is left holds mass 1 up to rounding: it keeps its own column.
+        self.weights = weights
         self.keep = np.asarray(keep)
         self.alias = np.asarray(alias, dtype=np.int32)
 
@@ -146,28 +230,41 @@ def _is_context_word(windows, example, words):
     return hit
 
 
-def draw_noise_words(windows, weights, num_noise_words, rng, max_rounds=1000):
+def draw_noise_words(windows, distribution, num_noise_words, rng, sampler="numpy"):
     """Draw ``num_noise_words`` noise ids per context word, none equal to a context word of its center.
 
-    Draws everything at once and redraws only the rejected positions, which gives the
-    same distribution as the seed's sequential draw-and-reject loop.
+    ``distribution`` is a :class:`NoiseSampler` over ``count ** 0.75``.  The reference draws
+    everything at once and redraws only the rejected positions, which gives the same
+    distribution as the seed's sequential draw-and-reject loop.
 
     Returns int32 ``(M * num_noise_words,)``: example ``n``'s noise words are the
     slice ``K*context_offsets[n] : K*context_offsets[n+1]`` with ``K = num_noise_words``.
     """
-    sampler = NoiseSampler(weights)
+    kernels = _kernels(sampler)
+    if kernels is not None:
+        noise, failed = kernels.draw_noise_words(
+            windows.contexts, windows.context_offsets, distribution.keep, distribution.alias,
+            num_noise_words, _kernel_seed(rng), MAX_DRAWS_PER_WORD)
+        if failed < 0:
+            return noise
+        _check_noise_possible(windows, distribution.weights, [failed])
+        raise _noise_exhausted()
     per_example = num_noise_words * np.diff(windows.context_offsets)
     example = np.repeat(np.arange(per_example.shape[0], dtype=np.int64), per_example)
-    noise = sampler.draw(example.shape[0], rng)
+    noise = distribution.draw(example.shape[0], rng)
     pending = np.flatnonzero(_is_context_word(windows, example, noise))
-    for round_number in range(max_rounds):
+    for round_number in range(MAX_DRAWS_PER_WORD):
         if pending.shape[0] == 0:
             return noise
         if round_number == 10:
-            _check_noise_possible(windows, weights, np.unique(example[pending]))
-        noise[pending] = sampler.draw(pending.shape[0], rng)
+            _check_noise_possible(windows, distribution.weights, np.unique(example[pending]))
+        noise[pending] = distribution.draw(pending.shape[0], rng)
         pending = pending[_is_context_word(windows, example[pending], noise[pending])]
-    raise W2VError("could not draw noise words: the contexts cover nearly all of the noise distribution")
+    raise _noise_exhausted()
+
+
+def _noise_exhausted():
+    return W2VError("could not draw noise words: the contexts cover nearly all of the noise distribution")
 
 
 def _check_noise_possible(windows, weights, examples):
@@ -200,15 +297,16 @@ class SkipGramExamples:
     """All training examples of an epoch: centers, context words and noise words (CSR).
 
     ``L`` of a batch is the longest row in it: ``(1 + num_noise_words)`` times the
-    largest context of the batch.
+    largest context of the batch.  ``sampler`` chooses who packs the batches.
     """
 
-    def __init__(self, windows, noise, num_noise_words):
+    def __init__(self, windows, noise, num_noise_words, sampler="numpy"):
         self.centers = windows.centers
         self.context_offsets = windows.context_offsets
         self.contexts = windows.contexts
         self.noise = noise
         self.num_noise_words = num_noise_words
+        self.sampler = resolve_sampler(sampler)
 
     def __len__(self):
         return self.centers.shape[0]
@@ -226,6 +324,14 @@ class SkipGramExamples:
         num_context = self.context_offsets[examples + 1] - first
         row_length = num_context * (1 + k)
         width = int(row_length.max())
+        kernels = _kernels(self.sampler)
+        if kernels is not None:
+            batch = Batch(np.empty((size, 1), dtype=np.int64), np.empty((size, width), dtype=np.int64),
+                          np.empty((size, width), dtype=dtype), np.empty((size, width), dtype=dtype))
+            kernels.pack_batch(np.asarray(examples, dtype=np.int64), self.centers, self.context_offsets,
+                               self.contexts, self.noise, k, batch.center, batch.context_negative,
+                               batch.mask, batch.label)
+            return batch
         context_negative = np.zeros((size, width), dtype=np.int64)
         row, column = _ragged_positions(num_context)
         context_negative[row, column] = self.contexts[first[row] + column]
@@ -247,6 +353,43 @@ class SkipGramExamples:
         return -(-len(self) // batch_size)
 
 
+class ResampledExamples:
+    """Centers fixed once, windows and noise words drawn afresh for every batch.
+
+    The seed's second exercise: across epochs a center meets other context and noise
+    words.  Only the subsampled corpus and one batch are held, so memory does not grow
+    with the number of epochs (nor with ``num_noise_words``).  Windows and noise words
+    come from ``rng`` (the data stream), the order of the centers from the ``rng`` given
+    to :meth:`batches`.
+    """
+
+    def __init__(self, ids, centers, distribution, max_window, num_noise_words, rng, sampler="numpy"):
+        self.ids = ids
+        self.centers = centers
+        self.distribution = distribution
+        self.max_window = max_window
+        self.num_noise_words = num_noise_words
+        self.rng = rng
+        self.sampler = resolve_sampler(sampler)
+
+    def __len__(self):
+        return len(self.centers)
+
+    def batches(self, batch_size, rng, dtype=np.float32):
+        """Yield the epoch's batches: shuffled centers, each batch with new windows and noise."""
+        order = rng.permutation(len(self))
+        for start in range(0, order.shape[0], batch_size):
+            windows = windows_at(self.ids, self.centers.take(order[start:start + batch_size]),
+                                 self.max_window, self.rng, self.sampler)
+            noise = draw_noise_words(windows, self.distribution, self.num_noise_words, self.rng,
+                                     self.sampler)
+            examples = SkipGramExamples(windows, noise, self.num_noise_words, self.sampler)
+            yield examples.batch(np.arange(len(examples)), dtype)
+
+    def num_batches(self, batch_size):
+        return -(-len(self) // batch_size)
+
+
 def _ragged_positions(lengths):
     """Row and column of every cell of a ragged array with the given row lengths."""
     row = np.repeat(np.arange(lengths.shape[0]), lengths)
@@ -255,12 +398,25 @@ def _ragged_positions(lengths):
     return row, column
 
 
-def build_examples(ids, offsets, counts, *, max_window, num_noise_words, sample, rng):
-    """The seed's whole preparation: subsample, windows, noise words -> :class:`SkipGramExamples`."""
-    kept_ids, kept_offsets = subsample(ids, offsets, counts, sample, rng)
-    windows = context_windows(kept_ids, kept_offsets, max_window, rng)
-    if windows.centers.shape[0] == 0:
+def build_examples(ids, offsets, counts, *, max_window, num_noise_words, sample, rng,
+                   sampler="numpy", resample="once"):
+    """The seed's whole preparation: subsample, windows, noise words.
+
+    ``resample="once"`` draws every window and noise word now (the seed) and returns
+    :class:`SkipGramExamples`; ``"epoch"`` returns :class:`ResampledExamples`, which
+    draws them batch by batch, anew every epoch.
+    """
+    if resample not in RESAMPLE:
+        raise W2VError(f"resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
+    sampler = resolve_sampler(sampler)
+    kept_ids, kept_offsets = subsample(ids, offsets, counts, sample, rng, sampler)
+    centers = center_positions(kept_offsets)
+    if len(centers) == 0:
         raise W2VError("no training examples: after subsampling no sentence has two known tokens "
                        "(a small corpus may need a lower --sample, e.g. 0)")
-    noise = draw_noise_words(windows, noise_weights(counts), num_noise_words, rng)
-    return SkipGramExamples(windows, noise, num_noise_words)
+    distribution = NoiseSampler(noise_weights(counts))
+    if resample == "epoch":
+        return ResampledExamples(kept_ids, centers, distribution, max_window, num_noise_words, rng, sampler)
+    windows = windows_at(kept_ids, centers, max_window, rng, sampler)
+    noise = draw_noise_words(windows, distribution, num_noise_words, rng, sampler)
+    return SkipGramExamples(windows, noise, num_noise_words, sampler)
