@@ -11,8 +11,11 @@ import zipfile
 import numpy as np
 import pytest
 
+import w2v_np.corpus
+import w2v_np.kernels
+
 from w2v_np import W2VError
-from w2v_np.corpus import download_ptb, find_ptb, read_sentences, resolve_corpus
+from w2v_np.corpus import download_ptb, find_ptb, read_corpus, read_sentences, resolve_corpus, tokenize
 from w2v_np.vocab import UNK, Vocab
 
 
@@ -223,6 +226,125 @@ def test_ptb_sentences_and_encoding(ptb_train, ptb_sentences):
     ids, offsets = vocab.encode(ptb_sentences)
     assert ids.shape == (887521,) and offsets[-1] == 887521
     assert np.bincount(ids, minlength=len(vocab)).tolist() == vocab.counts.tolist()
+
+
+# --------------------------------------------------------------------------- tokenize / read_corpus
+
+TOKENIZERS = [pytest.param(False, id="python"),
+              pytest.param(True, id="numba", marks=pytest.mark.skipif(
+                  not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
+
+
+def assert_matches_sentences(corpus, sentences):
+    """``corpus`` (a TokenizedCorpus) spells out exactly ``sentences`` (lists of str)."""
+    assert corpus.type_ids.dtype == np.int32 and corpus.offsets.dtype == np.int64
+    assert corpus.counts.dtype == np.int64
+    assert corpus.offsets.shape == (len(sentences) + 1,)
+    assert corpus.offsets[-1] == corpus.type_ids.shape[0]
+    rebuilt = [[corpus.types[i] for i in corpus.type_ids[a:b]]
+               for a, b in zip(corpus.offsets[:-1], corpus.offsets[1:])]
+    assert rebuilt == sentences
+    first_seen = list(dict.fromkeys(token for sentence in sentences for token in sentence))
+    assert corpus.types == first_seen
+    counter = collections.Counter(token for sentence in sentences for token in sentence)
+    assert corpus.counts.tolist() == [counter[token] for token in corpus.types]
+
+
+# Every ASCII whitespace of str.split() (\t \n \v \f \r, space, \x1c-\x1f), runs of it,
+# blank lines, CRLF, a BOM, non-ASCII letters and tokens that differ only at the end.
+TRICKY_TEXTS = [
+    "the cat  sat\n\n\ton the\tmat \ncafé naïve\n",
+    "a b\r\nc d e\r\nf",
+    "x\x0by\x0cz\x1cw\x1dv\x1eu\x1ft\rs \n\n\n",
+    "\ufeffstart of file\nab abc abcd ab a\n  lead and trail  ",
+    "\n",
+    "日本語 テキスト 日本語\nñ ñ n",
+]
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_tokenize_matches_line_split(text, use_kernels):
+    """tokenize(text) holds exactly ``[line.split() for line in text.split('\\n')]``: types in
+    first-seen order, their counts, ids and line offsets, for the Python path and the Numba
+    byte tokeniser alike."""
+    assert_matches_sentences(tokenize(text, use_kernels), [line.split() for line in text.split("\n")])
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
+def test_tokenize_unicode_whitespace(use_kernels):
+    """Whitespace beyond ASCII (NBSP, em space, ideographic space...) splits tokens as
+    str.split() does: the byte tokeniser hands such texts to the Python path."""
+    text = "a\xa0b\u2003c\u3000d\x85e f\u2028g\n"
+    assert_matches_sentences(tokenize(text, use_kernels), [line.split() for line in text.split("\n")])
+
+
+def test_unicode_space_pattern_is_every_non_ascii_space():
+    """The pattern that sends a text to the Python path knows every non-ASCII character for
+    which str.isspace() holds (so the byte tokeniser never misses a separator)."""
+    spaces = [chr(c) for c in range(0x80, 0x110000) if chr(c).isspace()]
+    assert all(w2v_np.corpus._UNICODE_SPACE.fullmatch(c) for c in spaces)
+    assert sum(1 for c in range(0x80, 0x3001) if w2v_np.corpus._UNICODE_SPACE.fullmatch(chr(c))) == len(spaces)
+
+
+@pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
+def test_byte_tokenizer_many_types_and_long_tokens():
+    """Tens of thousands of distinct tokens (the hash table grows many times) and long
+    tokens sharing prefixes: identical to the Python path."""
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(30_000)] + ["x" * 300, "x" * 301, "x" * 299 + "y"])
+    lines = [" ".join(rng.choice(words, size=rng.integers(0, 40)).tolist()) for _ in range(3000)]
+    text = "\n".join(lines)
+    fast, slow = tokenize(text, use_kernels=True), tokenize(text)
+    assert fast.types == slow.types
+    for name in ("counts", "type_ids", "offsets"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+    assert_matches_sentences(fast, [line.split() for line in lines])
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
+def test_read_corpus_errors_and_empty(tmp_path, use_kernels):
+    """read_corpus gives read_sentences' one-line errors: missing file, token-free file."""
+    with pytest.raises(W2VError, match="not found"):
+        read_corpus(tmp_path / "missing.txt", use_kernels=use_kernels)
+    blank = tmp_path / "blank.txt"
+    blank.write_text(" \n\t\n")
+    with pytest.raises(W2VError, match="empty"):
+        read_corpus(blank, use_kernels=use_kernels)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(W2VError, match="not valid utf-8"):
+        read_corpus(latin, use_kernels=use_kernels)
+    assert read_corpus(latin, encoding="latin-1", use_kernels=use_kernels).types == ["café", "au", "lait"]
+
+
+def test_vocab_from_counts_equals_build():
+    """Vocab.from_counts(types, counts) is Vocab.build on the same text: same order (ties in
+    first-seen order), counts and <unk> total; ids_of maps unknown types to 0."""
+    sentences = [["b", "a", "c", "a", UNK], ["c", "b", "d"], ["e", "e", "e", "f"]]
+    corpus = tokenize("\n".join(" ".join(s) for s in sentences))
+    for min_freq in (1, 2, 3):
+        built = Vocab.build(sentences, min_freq)
+        counted = Vocab.from_counts(corpus.types, corpus.counts, min_freq)
+        assert counted.idx_to_token == built.idx_to_token
+        assert counted.counts.tolist() == built.counts.tolist()
+        ids = counted.ids_of(corpus.types)[corpus.type_ids]
+        np.testing.assert_array_equal(ids, built.encode(sentences)[0])
+    assert Vocab.from_counts(corpus.types, corpus.counts, 3).ids_of(["zz", "e"]).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
+def test_ptb_read_corpus_equals_sentences(ptb_train, ptb_sentences, use_kernels):
+    """On PTB, read_corpus + from_counts + ids_of give the vocabulary and ids of
+    read_sentences + build + encode."""
+    corpus = read_corpus(ptb_train, use_kernels=use_kernels)
+    vocab = Vocab.from_counts(corpus.types, corpus.counts, 10)
+    reference = Vocab.build(ptb_sentences, 10)
+    assert vocab.idx_to_token == reference.idx_to_token and len(vocab) == 6719
+    np.testing.assert_array_equal(vocab.counts, reference.counts)
+    ids, offsets = reference.encode(ptb_sentences)
+    np.testing.assert_array_equal(vocab.ids_of(corpus.types)[corpus.type_ids], ids)
+    np.testing.assert_array_equal(corpus.offsets, offsets)
 
 
 # --------------------------------------------------------------------------- finding / downloading PTB

@@ -1,17 +1,22 @@
 """Reading text corpora: PTB (found, cached or downloaded) and any text file.
 
 A corpus is a text file with one sentence per line and tokens separated by
-whitespace, as PTB ships.  Reading returns a list of sentences, each a list of
-token strings; :class:`w2v_np.vocab.Vocab` turns them into flat id arrays.
+whitespace, as PTB ships.  :func:`read_sentences` returns a list of sentences, each
+a list of token strings; :func:`read_corpus` returns the same text as flat arrays of
+ids into its distinct tokens (:class:`TokenizedCorpus`), which is what training uses.
 """
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .errors import W2VError
 
@@ -28,6 +33,71 @@ def read_sentences(path, encoding="utf-8"):
     as the seed's ``read_ptb`` does.  Raises :class:`W2VError` for a missing,
     unreadable, undecodable or token-free file.
     """
+    text = _read_text(path, encoding)
+    sentences = [line.split() for line in text.split("\n")]
+    if not any(sentences):
+        raise W2VError(f"corpus {path} is empty: it holds no tokens")
+    return sentences
+
+
+@dataclass
+class TokenizedCorpus:
+    """A text as flat ids into its own list of distinct tokens (CSR layout, one row per line).
+
+    Attributes:
+        types: the ``T`` distinct tokens (str), in first-seen order.
+        counts: int64 ``(T,)``, occurrences of each type.
+        type_ids: int32 ``(N,)``, every token as an index into ``types``.
+        offsets: int64 ``(S+1,)``; line ``s`` is ``type_ids[offsets[s]:offsets[s+1]]``.
+    """
+    types: list
+    counts: np.ndarray
+    type_ids: np.ndarray
+    offsets: np.ndarray
+
+
+def tokenize(text, use_kernels=False):
+    """Split ``text`` into lines and tokens as :func:`read_sentences` does -> :class:`TokenizedCorpus`.
+
+    With ``use_kernels`` (Numba installed) the compiled byte tokeniser of
+    ``w2v_np.kernels.text`` does the work; the result is identical.
+    """
+    if use_kernels and (text.isascii() or not _UNICODE_SPACE.search(text)):
+        from .kernels.text import tokenize as tokenize_bytes
+        raw = text.encode("utf-8")
+        type_ids, offsets, type_start, type_stop, counts = tokenize_bytes(np.frombuffer(raw, dtype=np.uint8))
+        types = [raw[start:stop].decode("utf-8") for start, stop in zip(type_start.tolist(), type_stop.tolist())]
+        return TokenizedCorpus(types, counts, type_ids, offsets)
+    table = {}
+    intern = table.setdefault
+    type_ids, lengths = [], []
+    for line in text.split("\n"):
+        tokens = line.split()
+        # len(table) is read before setdefault inserts, so a new token gets the next id.
+        type_ids.extend([intern(token, len(table)) for token in tokens])
+        lengths.append(len(tokens))
+    type_ids = np.array(type_ids, dtype=np.int32)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return TokenizedCorpus(list(table), np.bincount(type_ids, minlength=len(table)).astype(np.int64),
+                           type_ids, offsets)
+
+
+# The characters beyond ASCII that str.split() treats as whitespace; the byte tokeniser
+# knows only the ASCII ones, so a text holding any of these takes the Python path.
+_UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+def read_corpus(path, encoding="utf-8", use_kernels=False):
+    """Read a text file (see :func:`read_sentences`) and :func:`tokenize` it."""
+    corpus = tokenize(_read_text(path, encoding), use_kernels)
+    if corpus.type_ids.shape[0] == 0:
+        raise W2VError(f"corpus {path} is empty: it holds no tokens")
+    return corpus
+
+
+def _read_text(path, encoding):
+    """The decoded text of a corpus file; :class:`W2VError` when that fails."""
     path = Path(path)
     if not path.exists():
         raise W2VError(f"corpus file not found: {path}")
@@ -38,17 +108,13 @@ def read_sentences(path, encoding="utf-8"):
     except OSError as exc:
         raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
     try:
-        text = raw.decode(encoding)
+        return raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise W2VError(
             f"corpus {path} is not valid {encoding}: undecodable byte at offset {exc.start}"
         ) from None
     except LookupError:
         raise W2VError(f"unknown text encoding {encoding!r}") from None
-    sentences = [line.split() for line in text.split("\n")]
-    if not any(sentences):
-        raise W2VError(f"corpus {path} is empty: it holds no tokens")
-    return sentences
 
 
 def default_cache_dir():

@@ -1,5 +1,6 @@
 """The vocabulary, with the seed's semantics, and encoding sentences to flat id arrays."""
 import collections
+import itertools
 
 import numpy as np
 
@@ -33,20 +34,29 @@ class Vocab:
     @classmethod
     def build(cls, sentences, min_freq=10):
         """Count the tokens of ``sentences`` (lists of str) and keep those with count >= min_freq."""
+        counter = collections.Counter(itertools.chain.from_iterable(sentences))
+        return cls.from_counts(list(counter), np.fromiter(counter.values(), dtype=np.int64,
+                                                           count=len(counter)), min_freq)
+
+    @classmethod
+    def from_counts(cls, types, counts, min_freq=10):
+        """The vocabulary of distinct tokens ``types`` (first-seen order) seen ``counts`` times.
+
+        Args: types, a list of ``T`` str; counts, int ``(T,)``.
+        """
         if min_freq < 1:
             raise W2VError(f"min_freq must be >= 1, got {min_freq}")
-        counter = collections.Counter(token for sentence in sentences for token in sentence)
-        # sorted() is stable and Counter keeps first-seen order, so ties stay in that order.
-        frequent = [(token, count) for token, count in sorted(counter.items(), key=lambda kv: -kv[1])
-                    if count >= min_freq and token != UNK]
+        counts = np.asarray(counts, dtype=np.int64)
+        # A stable sort on the count alone keeps ties in first-seen order.
+        order = np.argsort(-counts, kind="stable")
+        order = order[counts[order] >= min_freq].tolist()
+        frequent = [index for index in order if types[index] != UNK]
         if not frequent:
             raise W2VError(f"vocabulary is empty: no token occurs at least {min_freq} times "
                            f"(lower --min-count)")
-        total = sum(counter.values())
-        kept = sum(count for _, count in frequent)
-        tokens = [UNK] + [token for token, _ in frequent]
-        counts = [total - kept] + [count for _, count in frequent]
-        return cls(tokens, counts)
+        kept = counts[frequent]
+        return cls([UNK] + [types[index] for index in frequent],
+                   np.concatenate([[counts.sum() - kept.sum()], kept]))
 
     def __len__(self):
         return len(self.idx_to_token)
@@ -68,6 +78,15 @@ class Vocab:
     def to_tokens(self, indices):
         """Tokens of an iterable of indices."""
         return [self.idx_to_token[int(i)] for i in indices]
+
+    def ids_of(self, types):
+        """int32 ``(T,)``: the index of each token of ``types`` (0 for unknown tokens).
+
+        With a :class:`~w2v_np.corpus.TokenizedCorpus` ``c``, ``ids_of(c.types)[c.type_ids]``
+        encodes the whole corpus.
+        """
+        lookup = self.token_to_idx.get
+        return np.fromiter((lookup(token, 0) for token in types), dtype=np.int32, count=len(types))
 
     def encode(self, sentences):
         """Encode sentences as one flat id array plus sentence offsets (CSR layout).
