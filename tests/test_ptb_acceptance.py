@@ -1,6 +1,7 @@
 """The seed's whole job on PTB: loss curve, neighbours of 'chip', WordSim-353.
 
-Trains 5 epochs with the seed's defaults (about 30 s on 2 cores); skipped without
+Trains 5 epochs with the seed's defaults (about 25 s on 2 cores) once per data pipeline
+(the NumPy reference, and the Numba kernels when Numba is installed); skipped without
 ``W2V_NP_DATA``.  The reference figures come from the seed's PyTorch pipeline run on
 this project's machine: per-epoch losses 0.481, 0.427, 0.403, 0.380, 0.359 (two seeds
 agreed to within 0.0005).
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import w2v_np.kernels
 from w2v_np import TrainConfig, train
 
 SEED_LOSSES = [0.481, 0.427, 0.403, 0.380, 0.359]
@@ -23,10 +25,15 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ptb_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=[
+    "numpy", pytest.param("numba", marks=pytest.mark.skipif(not w2v_np.kernels.numba_available(),
+                                                            reason="Numba is not installed"))])
+def ptb_run(tmp_path_factory, request):
     out = tmp_path_factory.mktemp("ptb")
-    return train(TrainConfig(corpus="ptb"), out_dir=out, quiet=True, log=lambda *a: None), out
+    result = train(TrainConfig(corpus="ptb", sampler=request.param), out_dir=out, quiet=True,
+                   log=lambda *a: None)
+    assert result.metrics["sampler"] == request.param
+    return result, out
 
 
 def test_loss_curve_matches_the_seed(ptb_run):

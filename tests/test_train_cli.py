@@ -16,13 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, train
 from w2v_np.io import read_word2vec_text
 
 NUM_TOPICS, WORDS_PER_TOPIC = 20, 5
 TOPICS = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(NUM_TOPICS)]
 FLAGS = ["--corpus", "--out", "--epochs", "--batch-size", "--window", "--negative", "--dim",
-         "--lr", "--min-count", "--sample", "--seed", "--probe", "--quiet"]
+         "--lr", "--min-count", "--sample", "--seed", "--probe", "--quiet", "--backend", "--dtype",
+         "--sampler", "--resample"]
+SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
 
 
 def topic_of(word):
@@ -70,11 +74,15 @@ def test_training_lowers_loss_and_learns_topics(corpus):
     assert same >= 0.9, same
 
 
-def test_same_seed_same_run_other_seed_differs(corpus):
-    """Same seed: identical per-epoch losses and identical tables; another seed: different."""
-    a = run_quiet(small_config(corpus, seed=7))
-    b = run_quiet(small_config(corpus, seed=7))
-    c = run_quiet(small_config(corpus, seed=8))
+@pytest.mark.parametrize("resample", ["once", "epoch"])
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_same_seed_same_run_other_seed_differs(corpus, sampler, resample):
+    """Same seed: identical per-epoch losses and identical tables; another seed: different
+    (for either data pipeline, drawing the examples once or every epoch)."""
+    a = run_quiet(small_config(corpus, seed=7, sampler=sampler, resample=resample))
+    b = run_quiet(small_config(corpus, seed=7, sampler=sampler, resample=resample))
+    c = run_quiet(small_config(corpus, seed=8, sampler=sampler, resample=resample))
+    assert a.metrics["sampler"] == sampler
 
     def loss(result):
         return [e["loss"] for e in result.metrics["epochs"]]
@@ -93,8 +101,9 @@ def test_out_writes_metrics_and_vectors(corpus, tmp_path):
     out = tmp_path / "run"
     result = run_quiet(config, out_dir=out)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"config", "vocab_size", "num_centers", "num_pairs", "prep_seconds", "train_seconds",
-            "epochs"} <= set(metrics)
+    assert {"config", "sampler", "vocab_size", "num_centers", "num_pairs", "prep_seconds",
+            "train_seconds", "epochs"} <= set(metrics)
+    assert metrics["sampler"] in ("numpy", "numba")
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert {"epochs", "batch_size", "window", "negative", "dim", "lr", "min_count", "sample",
             "seed"} <= fields
@@ -106,7 +115,8 @@ def test_out_writes_metrics_and_vectors(corpus, tmp_path):
     assert metrics["prep_seconds"] >= 0 and metrics["train_seconds"] > 0
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2, 3]
     for entry in metrics["epochs"]:
-        assert set(entry) == {"epoch", "loss", "seconds", "centers_per_second"}
+        assert set(entry) == {"epoch", "loss", "pairs", "seconds", "centers_per_second"}
+        assert entry["pairs"] == metrics["num_pairs"]  # drawn once: every epoch sees the same pairs
         assert entry["seconds"] > 0
         assert entry["centers_per_second"] == pytest.approx(metrics["num_centers"] / entry["seconds"])
     assert metrics["epochs"] == result.metrics["epochs"]
@@ -150,6 +160,8 @@ def test_probe_checked_before_training(corpus):
     ({"seed": -1}, "seed"),
     ({"epochs": 2.5}, "epochs"),
     ({"dtype": "float16"}, "dtype"),
+    ({"sampler": "cython"}, "sampler"),
+    ({"resample": "batch"}, "resample"),
 ])
 def test_invalid_config_raises(corpus, tmp_path, change, fragment):
     """Each impossible hyper-parameter is a W2VError naming it; nothing is written."""
@@ -157,6 +169,24 @@ def test_invalid_config_raises(corpus, tmp_path, change, fragment):
     with pytest.raises(W2VError, match=fragment):
         train(small_config(corpus, **change), out_dir=out, probes=(), quiet=True)
     assert not (out / "vectors.txt").exists() and not (out / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_resample_every_epoch_trains_on_fresh_pairs(corpus, sampler):
+    """--resample epoch: every center appears each epoch (num_centers fixed) but with new
+    windows, so the pair counts differ between epochs (each within the possible range);
+    the loss still falls and the topics are still learnt."""
+    result = run_quiet(small_config(corpus, sampler=sampler, resample="epoch"))
+    metrics = result.metrics
+    pairs = [e["pairs"] for e in metrics["epochs"]]
+    assert metrics["num_centers"] == 500 * 8 and metrics["num_pairs"] == pairs[0]
+    assert all(500 * 8 <= p <= 500 * 8 * 2 * 5 for p in pairs)
+    assert len(set(pairs)) == 3, pairs
+    losses = [e["loss"] for e in metrics["epochs"]]
+    assert losses[0] > losses[1] > losses[2] and losses[2] < 0.6 * losses[0], losses
+    embeddings = result.embeddings()
+    words = [w for topic in TOPICS for w in topic]
+    assert np.mean([topic_of(embeddings.most_similar(w, 1)[0][0]) == topic_of(w) for w in words]) >= 0.9
 
 
 def test_corpus_given_as_path_object(corpus, tmp_path):
@@ -286,6 +316,8 @@ def test_cli_bad_corpus(tmp_path, kind, fragments):
     ("--lr", "nan", ["learning rate"], False),
     ("--sample", "-1", ["sample", ">= 0"], False),
     ("--seed", "-3", ["--seed", "non-negative"], True),
+    ("--sampler", "fast", ["--sampler", "'fast'"], True),
+    ("--resample", "never", ["--resample", "'never'"], True),
 ])
 def test_cli_bad_hyperparameter(corpus, tmp_path, flag, value, fragments, argparse_error):
     """Each impossible flag value: exit 2, its problem named on the last stderr line, no
@@ -294,6 +326,23 @@ def test_cli_bad_hyperparameter(corpus, tmp_path, flag, value, fragments, argpar
     done = w2v(["train", "--corpus", corpus, "--epochs", 1, "--dim", 8, "--min-count", 1,
                 "--probe", "t0w0", "--out", out, "--quiet", flag, value], tmp_path)
     assert_usage_error(done, out, fragments, argparse_error)
+
+
+def test_cli_sampler_numba_without_numba(corpus, tmp_path):
+    """--sampler numba where Numba cannot be imported: one line naming the fix, exit 2,
+    nothing written; --sampler auto then trains with the NumPy reference."""
+    out = tmp_path / "out"
+    script = ("import sys; sys.modules['numba'] = None; from w2v_np.cli import main; "
+              "sys.exit(main(sys.argv[1:]))")
+    common = ["train", "--corpus", str(corpus), "--epochs", "1", "--dim", "8", "--min-count", "1",
+              "--probe", "t0w0"]
+    done = subprocess.run([sys.executable, "-c", script, *common, "--sampler", "numba", "--out", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert_usage_error(done, out, ["Numba", "pip install"])
+    done = subprocess.run([sys.executable, "-c", script, *common, "--sampler", "auto"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "(numpy sampler)" in done.stdout
 
 
 def test_cli_unknown_probe_fails_before_training(corpus, tmp_path):

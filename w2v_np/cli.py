@@ -9,6 +9,7 @@ from .backend import BACKENDS
 from .errors import W2VError
 from .io import read_word2vec_text
 from .query import Embeddings
+from .sampling import RESAMPLE, SAMPLERS
 from .train import DTYPES, TrainConfig, train
 
 DEFAULTS = TrainConfig()
@@ -77,6 +78,12 @@ def build_parser():
         help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)")
     add("--backend", choices=BACKENDS, default=DEFAULTS.backend, help="array backend")
     add("--dtype", choices=DTYPES, default=DEFAULTS.dtype, help="floating-point type of the tables")
+    add("--sampler", choices=SAMPLERS, default=DEFAULTS.sampler,
+        help="data pipeline (tokenising, subsampling, windows, noise words, batches): the Numba "
+             "kernels, the NumPy reference, or auto = Numba when installed")
+    add("--resample", choices=RESAMPLE, default=DEFAULTS.resample,
+        help="once: draw windows and noise words before training (the seed); epoch: draw new "
+             "ones for every batch, so each epoch sees other context and noise words")
     add("--probe", action="append", metavar="WORD",
         help="print the 3 nearest tokens of WORD after training (repeatable; default: chip, "
              "when the vocabulary has it)")
@@ -95,7 +102,8 @@ def _train(args):
     config = TrainConfig(corpus=args.corpus, epochs=args.epochs, batch_size=args.batch_size,
                          window=args.window, negative=args.negative, dim=args.dim, lr=args.lr,
                          min_count=args.min_count, sample=args.sample, seed=args.seed,
-                         backend=args.backend, dtype=args.dtype)
+                         backend=args.backend, dtype=args.dtype, sampler=args.sampler,
+                         resample=args.resample)
     train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from .backend import get_array_module, get_backend, to_device, to_host
-from .corpus import read_sentences, resolve_corpus
+from .corpus import read_corpus, resolve_corpus
 from .errors import W2VError
 from .io import atomic_write, write_word2vec_text
 from .model import SkipGram
 from .optim import Adam
 from .query import Embeddings
-from .sampling import build_examples
+from .sampling import RESAMPLE, SAMPLERS, build_examples, resolve_sampler
 from .vocab import Vocab
 
 DTYPES = ("float32", "float64")
@@ -39,6 +39,8 @@ class TrainConfig:
     seed: int = 0
     backend: str = "numpy"
     dtype: str = "float32"
+    sampler: str = "auto"
+    resample: str = "once"
 
     def validate(self):
         """Raise :class:`W2VError` naming the first impossible value."""
@@ -52,8 +54,9 @@ class TrainConfig:
             raise W2VError(f"sample must be a number >= 0, got {self.sample!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.dtype not in DTYPES:
-            raise W2VError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE)):
+            if getattr(self, name) not in choices:
+                raise W2VError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
 
 
 def _is_number(value):
@@ -161,6 +164,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     """
     config.validate()
     get_backend(config.backend)
+    resolve_sampler(config.sampler)
     if out_dir is None:
         return _run(config, None, probes, quiet, log)
     out_dir = Path(out_dir)
@@ -180,25 +184,32 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
 def prepare(config, rng, probes=None):
     """Read the corpus, build the vocabulary, check the probe words, build the examples.
 
+    ``config.sampler`` chooses the implementation of the whole data pipeline (tokenising
+    included): the Numba kernels or the NumPy reference.
+
     Returns ``(vocab, examples, probes)``; ``probes=None`` becomes ``[chip]`` when the
     vocabulary has it, else ``[]``.
     """
-    sentences = read_sentences(resolve_corpus(config.corpus))
-    vocab = Vocab.build(sentences, config.min_count)
+    sampler = resolve_sampler(config.sampler)
+    corpus = read_corpus(resolve_corpus(config.corpus), use_kernels=sampler == "numba")
+    vocab = Vocab.from_counts(corpus.types, corpus.counts, config.min_count)
     if probes is None:
         probes = [DEFAULT_PROBE] if DEFAULT_PROBE in vocab else []
     for word in probes:
         if word not in vocab:
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
                            f"({len(vocab)} tokens with count >= {config.min_count})")
-    ids, offsets = vocab.encode(sentences)
-    examples = build_examples(ids, offsets, vocab.counts, max_window=config.window,
-                              num_noise_words=config.negative, sample=config.sample, rng=rng)
+    ids = vocab.ids_of(corpus.types)[corpus.type_ids]
+    examples = build_examples(ids, corpus.offsets, vocab.counts, max_window=config.window,
+                              num_noise_words=config.negative, sample=config.sample, rng=rng,
+                              sampler=sampler, resample=config.resample)
     return vocab, examples, list(probes)
 
 
 def run_epoch(model, optimizer, examples, batch_size, rng, bar):
-    """One pass over ``examples`` in shuffled batches; returns the mean per-example loss.
+    """One pass over ``examples`` in shuffled batches.
+
+    Returns ``(mean per-example loss, number of (center, context word) pairs seen)``.
 
     The loss stays on the model's backend and is read back only when ``bar`` shows it
     (about 50 times an epoch) and once at the end.
@@ -206,7 +217,9 @@ def run_epoch(model, optimizer, examples, batch_size, rng, bar):
     xp = get_array_module(model.center)
     dtype = model.center.dtype
     loss_sum = xp.zeros((), dtype=np.float64)
+    pairs = 0
     for step, batch in enumerate(prefetch(examples.batches(batch_size, rng, dtype)), 1):
+        pairs += int(np.count_nonzero(batch.label))
         losses, grads = model.loss_and_grads(to_device(batch.center, xp),
                                              to_device(batch.context_negative, xp),
                                              to_device(batch.mask, xp), to_device(batch.label, xp))
@@ -215,7 +228,7 @@ def run_epoch(model, optimizer, examples, batch_size, rng, bar):
         if bar.wants(step):
             bar.update(step, float(loss_sum) / min(len(examples), step * batch_size))
     bar.close()
-    return float(to_host(loss_sum)) / len(examples)
+    return float(to_host(loss_sum)) / len(examples), pairs
 
 
 def _run(config, out_dir, probes, quiet, log):
@@ -224,8 +237,11 @@ def _run(config, out_dir, probes, quiet, log):
     prep_start = time.perf_counter()
     vocab, examples, probes = prepare(config, data_rng, probes)
     prep_seconds = time.perf_counter() - prep_start
-    say(f"vocabulary {len(vocab)}, {len(examples)} centers, {examples.num_pairs} pairs, "
-        f"prepared in {prep_seconds:.2f} s")
+    sampler = resolve_sampler(config.sampler)
+    drawn = ("windows and noise words drawn anew each epoch" if config.resample == "epoch"
+             else f"{examples.num_pairs} pairs")
+    say(f"vocabulary {len(vocab)}, {len(examples)} centers, {drawn}, "
+        f"prepared in {prep_seconds:.2f} s ({sampler} sampler)")
 
     model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=get_backend(config.backend),
                      dtype=np.dtype(config.dtype))
@@ -237,17 +253,18 @@ def _run(config, out_dir, probes, quiet, log):
         epoch_start = time.perf_counter()
         bar = Progress(examples.num_batches(config.batch_size), f"epoch {epoch}/{config.epochs}",
                        enabled=show_bar)
-        loss = run_epoch(model, optimizer, examples, config.batch_size, shuffle_rng, bar)
+        loss, pairs = run_epoch(model, optimizer, examples, config.batch_size, shuffle_rng, bar)
         seconds = time.perf_counter() - epoch_start
-        epochs.append({"epoch": epoch, "loss": loss, "seconds": seconds,
+        epochs.append({"epoch": epoch, "loss": loss, "pairs": pairs, "seconds": seconds,
                        "centers_per_second": len(examples) / seconds})
         say(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, {seconds:.2f} s, "
             f"{len(examples) / seconds:,.0f} centers/s")
     train_seconds = time.perf_counter() - train_start
 
-    metrics = {"config": dict(asdict(config), corpus=os.fspath(config.corpus)),
+    # With resample "epoch" every epoch draws its own pairs: num_pairs is the first epoch's.
+    metrics = {"config": dict(asdict(config), corpus=os.fspath(config.corpus)), "sampler": sampler,
                "vocab_size": len(vocab), "num_centers": len(examples),
-               "num_pairs": examples.num_pairs, "prep_seconds": prep_seconds,
+               "num_pairs": epochs[0]["pairs"], "prep_seconds": prep_seconds,
                "train_seconds": train_seconds, "epochs": epochs}
     result = TrainResult(vocab, model, optimizer, metrics)
     if out_dir is not None:
