@@ -1,6 +1,7 @@
 """Whole PTB job with the seed's defaults: preparation + epochs, median of repeats.
 
 Usage: W2V_NP_DATA=/path/to/ptb python bench/train_ptb.py [--repeats 3] [--epochs 5]
+       [--sampler auto|numpy|numba] [--resample once|epoch]
 Counts *centers per second* (examples after subsampling) per epoch, and wall seconds of
 the whole job (reading, preparation, training, writing the outputs).
 """
@@ -18,12 +19,15 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sampler", default="auto", choices=["auto", "numpy", "numba"])
+    parser.add_argument("--resample", default="once", choices=["once", "epoch"])
     args = parser.parse_args()
     runs = []
     for repeat in range(args.repeats):
         with tempfile.TemporaryDirectory() as out_dir:
             start = time.perf_counter()
-            result = train(TrainConfig(corpus="ptb", epochs=args.epochs, seed=args.seed),
+            result = train(TrainConfig(corpus="ptb", epochs=args.epochs, seed=args.seed,
+                                       sampler=args.sampler, resample=args.resample),
                            out_dir=out_dir, quiet=True, log=lambda *a: None)
             wall = time.perf_counter() - start
         metrics = result.metrics
@@ -42,8 +46,12 @@ def main():
              f"| {summary['wall_seconds']:.2f} | {summary['prep_seconds']:.2f} | "
              f"{summary['train_seconds']:.2f} | {median(epoch_median):.2f} | {rate_median:,.0f} | "
              + ", ".join(f"{loss:.4f}" for loss in runs[0]["losses"]) + " |",
-             "", f"Median of {args.repeats} runs, NumPy backend, float32, seed {args.seed}."]
-    save("train_ptb", {"runs": runs, "median": summary, "median_epoch_seconds": epoch_median,
+             "", f"Median of {args.repeats} runs, NumPy backend, float32, seed {args.seed}, "
+             f"{metrics['sampler']} sampler, resample {args.resample}."]
+    # The NumPy reference with resample once keeps the original name, train_ptb.json.
+    suffix = "" if (metrics["sampler"], args.resample) == ("numpy", "once") else \
+        f"_{metrics['sampler']}_{args.resample}"
+    save(f"train_ptb{suffix}", {"runs": runs, "median": summary, "median_epoch_seconds": epoch_median,
                        "median_centers_per_second": rate_median}, table)
     print("\n".join(table))
 
