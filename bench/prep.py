@@ -10,7 +10,6 @@ read) and "file -> first batch ready" (reading included).  Speed-up = seed / w2v
 """
 import argparse
 import gc
-import importlib.util
 import time
 from functools import partial
 from pathlib import Path
@@ -21,6 +20,7 @@ import seed_pipeline
 from common import median, save
 
 from w2v_np.corpus import find_ptb, tokenize
+from w2v_np.kernels import numba_available
 from w2v_np.sampling import build_examples
 from w2v_np.vocab import Vocab
 
@@ -82,7 +82,7 @@ def available_pipelines(requested):
     """The requested pipelines that can run here, with a message for each one skipped."""
     kept = []
     for name in requested:
-        if name == "numba" and importlib.util.find_spec("numba") is None:
+        if name == "numba" and not numba_available():
             print("skipping w2v-np Numba: Numba is not installed")
         else:
             kept.append(name)

@@ -1,9 +1,11 @@
 """Numba kernels of the sampling pipeline: the compiled twins of ``w2v_np.sampling``.
 
-Arrays in, arrays out, plus an integer ``seed``; ``w2v_np.sampling`` wraps them and checks
-their inputs.  Randomness: the work is cut into fixed chunks of ``CHUNK`` items and every
-chunk seeds Numba's generator (MT19937, thread-local) from ``(seed, chunk)`` inside the
-jitted code before drawing.  A chunk is one ``prange`` iteration, so the arrays depend on the
+Arrays in, arrays out, plus an integer ``seed``; ``w2v_np.sampling`` calls them from the
+same functions as its NumPy reference and wraps their results.
+
+Randomness: the work is cut into fixed chunks of ``CHUNK`` items and every chunk seeds
+Numba's generator (MT19937, thread-local) from ``(seed, chunk)`` inside the jitted code
+before drawing.  A chunk is one ``prange`` iteration, so the arrays depend on the
 seed only, never on the number of threads.
 
 The kernels draw from the same distributions as the NumPy reference, not the same numbers.

@@ -237,7 +237,7 @@ def _run(config, out_dir, probes, quiet, log):
     prep_start = time.perf_counter()
     vocab, examples, probes = prepare(config, data_rng, probes)
     prep_seconds = time.perf_counter() - prep_start
-    sampler = resolve_sampler(config.sampler)
+    sampler = examples.sampler
     drawn = ("windows and noise words drawn anew each epoch" if config.resample == "epoch"
              else f"{examples.num_pairs} pairs")
     say(f"vocabulary {len(vocab)}, {len(examples)} centers, {drawn}, "
