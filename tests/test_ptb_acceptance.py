@@ -6,7 +6,10 @@ Trains 5 epochs with the seed's defaults (about 25 s on 2 cores) once per data p
 this project's machine: per-epoch losses 0.481, 0.427, 0.403, 0.380, 0.359 (two seeds
 agreed to within 0.0005).
 """
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +53,7 @@ def test_chip_neighbours_are_computing_words(ptb_run):
     hardware = {"microprocessor", "chips", "intel", "desktop", "computers", "computer", "micro",
                 "semiconductor", "memory", "processor", "workstations", "mainframe", "ibm",
                 "disk", "software", "hardware", "pc", "machines", "personal", "drives"}
-    neighbours = [token for token, _ in result.embeddings().most_similar("chip", 5)]
+    neighbours = [token for token, _ in result.embeddings().most_similar("chip", topn=5)]
     assert len(hardware.intersection(neighbours)) >= 2, neighbours
 
 
@@ -81,3 +84,29 @@ def test_outputs_written(ptb_run):
     header = (out / "vectors.txt").open().readline().split()
     assert header == ["6719", "100"]
     assert (out / "metrics.json").stat().st_size > 0
+
+
+def test_eval_cli_equals_gensim(ptb_run, tmp_path):
+    """`w2v-np eval --json` on the run's vectors.txt gives gensim's evaluate_word_pairs
+    Spearman and Pearson to 1e-6 and the same OOV ratio, and evaluate_word_analogies' correct
+    count, per section and overall, on the same file (gensim reads it itself)."""
+    gensim_models = pytest.importorskip("gensim.models")
+    pairs, analogies = EVAL_DIR / "wordsim353.tsv", EVAL_DIR / "questions-words.txt"
+    if not (pairs.is_file() and analogies.is_file()):
+        pytest.skip(f"evaluation files not found in {EVAL_DIR}")
+    vectors = ptb_run[1] / "vectors.txt"
+    done = subprocess.run([sys.executable, "-m", "w2v_np", "eval", str(vectors), "--pairs", str(pairs),
+                           "--analogies", str(analogies), "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ours = json.loads(done.stdout)
+    keyed = gensim_models.KeyedVectors.load_word2vec_format(str(vectors))
+    pearson, spearman, oov_ratio = keyed.evaluate_word_pairs(str(pairs))
+    assert abs(ours["pairs"]["spearman"] - spearman.statistic) < 1e-6
+    assert abs(ours["pairs"]["pearson"] - pearson.statistic) < 1e-6
+    assert abs(ours["pairs"]["oov_ratio"] - oov_ratio) < 1e-9
+    score, sections = keyed.evaluate_word_analogies(str(analogies))
+    by_name = {section["section"]: len(section["correct"]) for section in sections}
+    assert {s["name"]: s["correct"] for s in ours["analogies"]["sections"]} == \
+        {name: count for name, count in by_name.items() if name != "Total accuracy"}
+    assert ours["analogies"]["correct"] == by_name["Total accuracy"] > 0
+    assert abs(ours["analogies"]["accuracy"] - score) < 1e-12

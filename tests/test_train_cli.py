@@ -18,7 +18,7 @@ import pytest
 
 import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, train
-from w2v_np.io import read_word2vec_text
+from w2v_np.io import read_word2vec
 
 NUM_TOPICS, WORDS_PER_TOPIC = 20, 5
 TOPICS = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(NUM_TOPICS)]
@@ -70,7 +70,7 @@ def test_training_lowers_loss_and_learns_topics(corpus):
     assert losses[0] > losses[1] > losses[2]
     embeddings = result.embeddings()
     words = [w for topic in TOPICS for w in topic]
-    same = np.mean([topic_of(embeddings.most_similar(w, 1)[0][0]) == topic_of(w) for w in words])
+    same = np.mean([topic_of(embeddings.most_similar(w, topn=1)[0][0]) == topic_of(w) for w in words])
     assert same >= 0.9, same
 
 
@@ -124,7 +124,7 @@ def test_out_writes_metrics_and_vectors(corpus, tmp_path):
     lines = (out / "vectors.txt").read_text(encoding="utf-8").splitlines()
     assert lines[0] == f"{len(result.vocab)} {config.dim}"
     assert all(len(line.split(" ")) == config.dim + 1 for line in lines[1:])
-    tokens, vectors = read_word2vec_text(out / "vectors.txt")
+    tokens, vectors = read_word2vec(out / "vectors.txt")
     assert tokens == result.vocab.idx_to_token
     assert vectors.shape == (len(result.vocab), config.dim)
     # '%.6g' keeps 6 significant digits: relative error <= 5e-6, plus float32 rounding
@@ -186,7 +186,7 @@ def test_resample_every_epoch_trains_on_fresh_pairs(corpus, sampler):
     assert losses[0] > losses[1] > losses[2] and losses[2] < 0.6 * losses[0], losses
     embeddings = result.embeddings()
     words = [w for topic in TOPICS for w in topic]
-    assert np.mean([topic_of(embeddings.most_similar(w, 1)[0][0]) == topic_of(w) for w in words]) >= 0.9
+    assert np.mean([topic_of(embeddings.most_similar(w, topn=1)[0][0]) == topic_of(w) for w in words]) >= 0.9
 
 
 def test_corpus_given_as_path_object(corpus, tmp_path):
@@ -224,7 +224,7 @@ def test_cli_train_then_similar(corpus, tmp_path):
     assert similar.returncode == 0, similar.stderr
     rows = [line.split("\t") for line in similar.stdout.splitlines()]
     assert len(rows) == 2 and all(len(row) == 2 for row in rows)
-    tokens, _ = read_word2vec_text(out / "vectors.txt")
+    tokens, _ = read_word2vec(out / "vectors.txt")
     cosines = [float(c) for c, _ in rows]
     assert all(-1 <= c <= 1 for c in cosines) and cosines[0] >= cosines[1]
     assert all(t in tokens and t != "t3w1" for _, t in rows)

@@ -2,19 +2,23 @@
 
 Quick use::
 
-    from w2v_np import TrainConfig, train
-    result = train(TrainConfig(corpus="ptb", epochs=5))
-    result.embeddings().most_similar("chip")
+    from w2v_np import TrainConfig, train, evaluate_pairs
+    result = train(TrainConfig(corpus="ptb", epochs=5), out_dir="run")
+    vectors = result.embeddings()
+    vectors.most_similar("chip", topn=3)
+    evaluate_pairs(vectors, "wordsim353.tsv").spearman
 """
 from .backend import get_array_module, get_backend
 from .errors import W2VError
+from .evaluate import evaluate_analogies, evaluate_pairs
 from .model import SkipGram
 from .optim import Adam
 from .query import Embeddings
-from .train import TrainConfig, TrainResult, train
+from .train import TrainConfig, TrainResult, resume, train
 from .vocab import Vocab
 
 __version__ = "0.1.0"
 
 __all__ = ["Adam", "Embeddings", "SkipGram", "TrainConfig", "TrainResult", "Vocab", "W2VError",
-           "get_array_module", "get_backend", "train", "__version__"]
+           "evaluate_analogies", "evaluate_pairs", "get_array_module", "get_backend", "resume", "train",
+           "__version__"]

@@ -1,16 +1,19 @@
-"""The ``w2v-np`` command: ``train`` and ``similar``.
+"""The ``w2v-np`` command: ``train``, ``similar``, ``analogy``, ``eval`` and ``plot``.
 
 Bad input ends with one line ``w2v-np: error: ...`` on stderr and exit status 2.
 """
 import argparse
+import dataclasses
+import json
 import sys
 
 from .backend import BACKENDS
 from .errors import W2VError
-from .io import read_word2vec_text
-from .query import Embeddings
+from .evaluate import evaluate_analogies, evaluate_pairs
+from .plot import plot_words
+from .query import ANALOGY_METHODS, Embeddings
 from .sampling import RESAMPLE, SAMPLERS
-from .train import DTYPES, TrainConfig, train
+from .train import DTYPES, TrainConfig, resume, train
 
 DEFAULTS = TrainConfig()
 
@@ -53,78 +56,178 @@ def build_parser():
                                      parser_class=_Parser)
 
     train_parser = commands.add_parser(
-        "train", help="train skip-gram vectors on a corpus",
+        "train", help="train skip-gram vectors on a corpus, or resume a run",
         description="Train skip-gram embeddings with negative sampling and Adam "
-                    "(defaults: the d2l chapter 'Pretraining word2vec').",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add = train_parser.add_argument
-    add("--corpus", default=DEFAULTS.corpus,
-        help="'ptb' (found via $W2V_NP_DATA, the cache, or downloaded) or a text file "
-             "with one whitespace-tokenised sentence per line")
-    add("--out", metavar="DIR", help="folder for metrics.json, vectors.txt and loss.png")
-    add("--epochs", type=_positive_int, default=DEFAULTS.epochs, help="passes over the data")
-    add("--batch-size", type=_positive_int, default=DEFAULTS.batch_size, help="centers per minibatch")
-    add("--window", type=_positive_int, default=DEFAULTS.window,
+                    "(defaults: the d2l chapter 'Pretraining word2vec').  With --out the run "
+                    "checkpoints after every epoch; --resume DIR continues it after a crash.")
+
+    def add(flag, help, **kwargs):
+        # Defaults stay None so that --resume can tell which settings were given.
+        default = getattr(DEFAULTS, flag.lstrip("-").replace("-", "_"))
+        train_parser.add_argument(flag, help=f"{help} (default: {default})", **kwargs)
+
+    add("--corpus", help="'ptb' (found via $W2V_NP_DATA, the cache, or downloaded) or a text file "
+                         "with one whitespace-tokenised sentence per line")
+    add("--epochs", type=_positive_int, help="passes over the data")
+    add("--batch-size", type=_positive_int, help="centers per minibatch")
+    add("--window", type=_positive_int,
         help="maximum context window; each center draws its size uniformly from 1..WINDOW")
-    add("--negative", type=_positive_int, default=DEFAULTS.negative,
-        help="noise words per context word, drawn from count^0.75")
-    add("--dim", type=_positive_int, default=DEFAULTS.dim, help="embedding size")
-    add("--lr", type=_float, default=DEFAULTS.lr, help="Adam learning rate")
-    add("--min-count", type=_positive_int, default=DEFAULTS.min_count,
-        help="keep tokens seen at least this often; the rest become <unk>")
-    add("--sample", type=_float, default=DEFAULTS.sample,
+    add("--negative", type=_positive_int, help="noise words per context word, drawn from count^0.75")
+    add("--dim", type=_positive_int, help="embedding size")
+    add("--lr", type=_float, help="Adam learning rate")
+    add("--min-count", type=_positive_int, help="keep tokens seen at least this often; the rest become <unk>")
+    add("--sample", type=_float,
         help="subsampling threshold t: keep a token with probability sqrt(t/f); 0 disables")
-    add("--seed", type=_seed, default=DEFAULTS.seed,
+    add("--seed", type=_seed,
         help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)")
-    add("--backend", choices=BACKENDS, default=DEFAULTS.backend, help="array backend")
-    add("--dtype", choices=DTYPES, default=DEFAULTS.dtype, help="floating-point type of the tables")
-    add("--sampler", choices=SAMPLERS, default=DEFAULTS.sampler,
+    add("--backend", choices=BACKENDS, help="array backend")
+    add("--dtype", choices=DTYPES, help="floating-point type of the tables")
+    add("--sampler", choices=SAMPLERS,
         help="data pipeline (tokenising, subsampling, windows, noise words, batches): the Numba "
              "kernels, the NumPy reference, or auto = Numba when installed")
-    add("--resample", choices=RESAMPLE, default=DEFAULTS.resample,
+    add("--resample", choices=RESAMPLE,
         help="once: draw windows and noise words before training (the seed); epoch: draw new "
              "ones for every batch, so each epoch sees other context and noise words")
-    add("--probe", action="append", metavar="WORD",
+    output = train_parser.add_mutually_exclusive_group()
+    output.add_argument("--out", metavar="DIR",
+                        help="folder for checkpoint.npz, metrics.json and loss.png (after every "
+                             "epoch) and vectors.txt (at the end)")
+    output.add_argument("--resume", metavar="DIR",
+                        help="continue the run in DIR from its last checkpoint, with its settings; "
+                             "only --epochs (to train longer), --backend, --probe and --quiet may be given")
+    train_parser.add_argument(
+        "--probe", action="append", metavar="WORD",
         help="print the 3 nearest tokens of WORD after training (repeatable; default: chip, "
              "when the vocabulary has it)")
-    add("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    train_parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+
+    vectors_help = "word2vec text or binary file (detected), or a training checkpoint.npz"
 
     similar_parser = commands.add_parser(
-        "similar", help="nearest tokens of a word by cosine similarity",
-        description="Print the tokens nearest WORD by cosine similarity.")
-    similar_parser.add_argument("vectors", metavar="VECTORS", help="word2vec text file")
-    similar_parser.add_argument("word", metavar="WORD")
-    similar_parser.add_argument("-k", type=_positive_int, default=3, help="how many neighbours")
+        "similar", help="nearest tokens of words by cosine similarity",
+        description="Print the tokens nearest the mean direction of the WORDs minus the --negative "
+                    "words (gensim's most_similar), one 'cosine<TAB>token' line each.")
+    similar_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    similar_parser.add_argument("words", metavar="WORD", nargs="+")
+    similar_parser.add_argument("--negative", metavar="WORD", nargs="+", default=[],
+                                help="words whose direction is subtracted")
+    similar_parser.add_argument("-k", "--topn", type=_positive_int, default=10, help="how many tokens")
+
+    analogy_parser = commands.add_parser(
+        "analogy", help="A is to B as C is to ?",
+        description="Print the best answers to 'A is to B as C is to ?', one 'score<TAB>token' "
+                    "line each (3CosAdd: the cosine with B - A + C; 3CosMul: Levy & Goldberg 2014).")
+    analogy_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    for name in ("a", "b", "c"):
+        analogy_parser.add_argument(name, metavar=name.upper())
+    analogy_parser.add_argument("--method", choices=ANALOGY_METHODS, default="add",
+                                help="add: 3CosAdd; mul: 3CosMul (default: add)")
+    analogy_parser.add_argument("-k", "--topn", type=_positive_int, default=1, help="how many answers")
+
+    eval_parser = commands.add_parser(
+        "eval", help="word-pair similarity and analogy accuracy",
+        description="Evaluate vectors as gensim's evaluate_word_pairs (Spearman and Pearson "
+                    "correlation with human scores) and evaluate_word_analogies (3CosAdd accuracy "
+                    "per section and overall).")
+    eval_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    eval_parser.add_argument("--pairs", metavar="FILE",
+                             help="word pairs with a human score, tab-separated (e.g. wordsim353.tsv)")
+    eval_parser.add_argument("--analogies", metavar="FILE",
+                             help="analogy questions 'a b c d' under ': section' lines (questions-words.txt)")
+    eval_parser.add_argument("--restrict-vocab", type=_positive_int, default=300000,
+                             help="use only the first N rows (the most frequent words) (default: 300000)")
+    eval_parser.add_argument("--case-sensitive", action="store_true",
+                             help="match words as written (default: fold case, as gensim)")
+    eval_parser.add_argument("--json", action="store_true", help="print the results as JSON")
+
+    plot_parser = commands.add_parser(
+        "plot", help="2-D PCA map of words and their neighbours (PNG)",
+        description="Draw the chosen words and their nearest tokens on the first two principal "
+                    "axes of their unit vectors (needs matplotlib: pip install 'w2v-np[plot]').")
+    plot_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    plot_parser.add_argument("words", metavar="WORD", nargs="+")
+    plot_parser.add_argument("-o", "--output", metavar="PNG", default="words.png",
+                             help="image to write (default: words.png)")
+    plot_parser.add_argument("-k", "--topn", type=_positive_int, default=5,
+                             help="neighbours drawn per word (default: 5)")
     return parser
 
 
+RESUMABLE = ("epochs", "backend")
+
+
 def _train(args):
-    config = TrainConfig(corpus=args.corpus, epochs=args.epochs, batch_size=args.batch_size,
-                         window=args.window, negative=args.negative, dim=args.dim, lr=args.lr,
-                         min_count=args.min_count, sample=args.sample, seed=args.seed,
-                         backend=args.backend, dtype=args.dtype, sampler=args.sampler,
-                         resample=args.resample)
-    train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
+    settings = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
+                if getattr(args, field.name) is not None}
+    if args.resume is None:
+        train(TrainConfig(**settings), out_dir=args.out, probes=args.probe, quiet=args.quiet)
+        return
+    fixed = sorted(set(settings) - set(RESUMABLE))
+    if fixed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
+        raise W2VError(f"--resume continues a run with the settings of its checkpoint; {flags} "
+                       f"cannot be changed (only --epochs and --backend)")
+    resume(args.resume, epochs=args.epochs, backend=args.backend, probes=args.probe, quiet=args.quiet)
+
+
+def _print_scored(pairs):
+    for token, score in pairs:
+        print(f"{score:.4f}\t{token}")
 
 
 def _similar(args):
-    tokens, vectors = read_word2vec_text(args.vectors)
-    embeddings = Embeddings(tokens, vectors)
-    if args.word not in embeddings:
-        raise W2VError(f"word {args.word!r} is not in {args.vectors}")
-    for token, cosine in embeddings.most_similar(args.word, args.k):
-        print(f"{cosine:.3f}\t{token}")
+    _print_scored(Embeddings.load(args.vectors).most_similar(args.words, negative=args.negative, topn=args.topn))
+
+
+def _analogy(args):
+    _print_scored(Embeddings.load(args.vectors).analogy(args.a, args.b, args.c, method=args.method, topn=args.topn))
+
+
+def _eval(args):
+    if not (args.pairs or args.analogies):
+        raise W2VError("name a --pairs file, an --analogies file, or both")
+    embeddings = Embeddings.load(args.vectors)
+    options = dict(restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive)
+    pairs = evaluate_pairs(embeddings, args.pairs, **options) if args.pairs else None
+    analogies = evaluate_analogies(embeddings, args.analogies, **options) if args.analogies else None
+    if args.json:
+        print(json.dumps({"vectors": args.vectors, "pairs": pairs and pairs.to_dict(),
+                          "analogies": analogies and analogies.to_dict()}, indent=2))
+        return
+    if pairs:
+        print(f"word pairs  {args.pairs}\n"
+              f"  Spearman {pairs.spearman:.4f}  Pearson {pairs.pearson:.4f}  on {pairs.pairs} pairs, "
+              f"{pairs.oov} out of vocabulary ({pairs.oov_ratio:.1f} %)")
+    if analogies:
+        print(f"analogies   {args.analogies}\n  {'section':<28} {'correct':>8} {'scored':>7} "
+              f"{'accuracy':>9} {'oov':>6}")
+        for row in (*analogies.sections, analogies):
+            name = getattr(row, "name", "overall")
+            print(f"  {name:<28} {row.correct:>8} {row.total:>7} {row.accuracy:>9.4f} {row.oov:>6}")
+
+
+def _plot(args):
+    drawn = plot_words(Embeddings.load(args.vectors), args.words, args.output, topn=args.topn)
+    print(f"wrote {args.output}: {len(drawn)} tokens")
+
+
+COMMANDS = {"train": _train, "similar": _similar, "analogy": _analogy, "eval": _eval, "plot": _plot}
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        {"train": _train, "similar": _similar}[args.command](args)
+        COMMANDS[args.command](args)
     except W2VError as exc:
         print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
+    except KeyError as exc:       # an unknown word; its message names it
+        print(f"w2v-np: error: {exc.args[0]}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("w2v-np: interrupted", file=sys.stderr)
+        resumable = getattr(args, "out", None) or getattr(args, "resume", None)
+        hint = f"; continue with: w2v-np train --resume {resumable}" if resumable else ""
+        print(f"w2v-np: interrupted{hint}", file=sys.stderr)
         return 130
     return 0
 

@@ -1,6 +1,28 @@
-"""Writing and reading trained vectors: atomic files and the word2vec text format."""
+"""Writing and reading trained vectors: atomic files and the word2vec text and binary formats.
+
+Both formats start with an ASCII header line ``V D\\n`` (vector count, dimension) and hold
+one row per token:
+
+- text: ``token v1 ... vD\\n``, fields separated by whitespace.  word2vec.c leaves a
+  trailing space, gensim writes ``repr`` values; both read fine.  We write ``%.9g``: nine
+  significant digits bring every float32 back bit for bit.
+- binary (word2vec.c ``-binary 1``): the encoded token, a space, ``D`` little-endian
+  float32 values and ``\\n``.  gensim writes no ``\\n``; the reader accepts both.
+
+Tokens are non-empty and hold no whitespace (it separates the fields).  The encoding must be
+ASCII-compatible (utf-8, latin-1, ...) because the header, separators and numbers are ASCII.
+
+Detecting the format (``read_word2vec(path)`` without ``binary``): the file is text when the
+first row after the header is one line that decodes in the encoding and splits into a token
+and exactly ``D`` numbers; otherwise it is binary.  A binary file would pass for text only if
+all ``4 * D`` float bytes of its first row were ASCII digits, signs, dots or spaces spelling
+``D`` numbers (every value a tiny positive float such as 1e-6 with such bytes), which trained
+vectors do not produce; pass ``binary=`` to rule it out.
+"""
 import contextlib
+import glob
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -8,6 +30,11 @@ import numpy as np
 
 from .backend import to_host
 from .errors import W2VError
+
+_NON_SPACE = re.compile(rb"\S")
+# The file-size check bounds D only when V >= 1; this cap keeps a header such as
+# "0 99999999999999999999" from producing an absurd (0, D) array.
+_MAX_DIMENSION = 2**31 - 1
 
 
 @contextlib.contextmanager
@@ -32,47 +59,262 @@ def atomic_write(path, mode="w", encoding="utf-8"):
         raise
 
 
-def write_word2vec_text(path, tokens, vectors, encoding="utf-8"):
-    """Write ``vectors`` (float ``(V, D)``, NumPy or CuPy) in word2vec text format, atomically.
+def remove_stale_temporaries(folder, names):
+    """Delete the temporary files :func:`atomic_write` left in ``folder`` for ``names``.
 
-    The first line is ``V D``; each following line is a token and its ``D`` values.
+    A process killed while writing (SIGKILL, power loss) cannot remove its temporary file;
+    call this before writing those files again in a folder no other process writes to.
+    Returns the number of files removed.
     """
+    removed = 0
+    for name in names:
+        for stale in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
+            if re.fullmatch(rf"\.{re.escape(name)}\.\d+\.[0-9a-f]{{8}}\.tmp", stale.name):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+                    removed += 1
+    return removed
+
+
+def write_word2vec(path, tokens, vectors, binary=False, encoding="utf-8"):
+    """Write ``tokens`` and their ``vectors`` in word2vec text or binary format, atomically.
+
+    Inputs:
+    - tokens: sequence of V str, unique, non-empty, without whitespace
+    - vectors: real array (V, D), NumPy or CuPy, D >= 1; stored as float32
+    - binary: False for text (``%.9g`` values), True for word2vec.c's binary rows
+    - encoding: ASCII-compatible encoding of the tokens
+
+    Raises W2VError, writing nothing, for whatever ``read_word2vec`` would refuse: a
+    token/vector count mismatch, an array that is not 2-D or has D = 0, an empty, duplicate,
+    whitespace-holding or unencodable token, and nan, inf or values beyond float32 range.
+    """
+    _check_encoding(encoding)
     vectors = to_host(vectors)
-    if len(tokens) != vectors.shape[0]:
-        raise W2VError(f"{len(tokens)} tokens but {vectors.shape[0]} vectors")
-    with atomic_write(path, "w", encoding=encoding) as out:
-        out.write(f"{vectors.shape[0]} {vectors.shape[1]}\n")
-        for token, row in zip(tokens, vectors):
-            out.write(token + " " + " ".join(f"{value:.6g}" for value in row.tolist()) + "\n")
+    if vectors.ndim != 2 or vectors.dtype.kind not in "fiu":
+        raise W2VError(f"cannot write {path}: vectors must be a real 2-D (V, D) array, "
+                       f"got shape {vectors.shape} of {vectors.dtype}")
+    count, dim = vectors.shape
+    if dim == 0:
+        raise W2VError(f"cannot write {path}: vectors have dimension 0")
+    if len(tokens) != count:
+        raise W2VError(f"cannot write {path}: {len(tokens)} tokens but {count} vectors")
+    encoded_tokens = _encode_tokens(path, tokens, encoding)
+    with np.errstate(over="ignore"):  # values beyond float32 range become inf, refused just below
+        vectors = vectors.astype("<f4", copy=False)
+    finite_rows = np.isfinite(vectors).all(axis=1)
+    if not finite_rows.all():
+        row = int(np.argmin(finite_rows))
+        raise W2VError(f"cannot write {path}: the vector of {_shorten(tokens[row])} (row {row + 1}) "
+                       f"holds nan, inf or a value beyond float32 range")
+    with atomic_write(path, "wb") as out:
+        out.write(f"{count} {dim}\n".encode("ascii"))
+        for token, vector in zip(encoded_tokens, vectors):
+            if binary:
+                values = vector.tobytes()
+            else:
+                values = " ".join(["%.9g" % value for value in vector.tolist()]).encode("ascii")
+            out.write(token + b" " + values + b"\n")
 
 
-def read_word2vec_text(path, encoding="utf-8"):
-    """Read a word2vec text file: returns ``(tokens, vectors)`` with float32 ``(V, D)`` vectors."""
+def read_word2vec(path, binary=None, encoding="utf-8"):
+    """Read a word2vec text or binary file written by word2vec.c, gensim or w2v-np.
+
+    Inputs:
+    - path: the file
+    - binary: True, False, or None to detect the format (rule in the module docstring)
+    - encoding: ASCII-compatible encoding of the tokens
+
+    Returns ``(tokens, vectors)``: a list of V str and a float32 ndarray (V, D).
+
+    Raises W2VError with a one-line message naming the file, the problem and, where it
+    applies, the line (text) or row and byte (binary): file missing or unreadable, text not
+    valid in ``encoding``, a header that is not two non-negative integers or has D = 0, a
+    header promising more rows than the file's size can hold (checked before allocating),
+    fewer or more rows than promised, a text row without exactly D values, a non-numeric or
+    non-finite value, a binary row cut short, an empty, whitespace-holding or duplicate token.
+    """
+    _check_encoding(encoding)
     path = Path(path)
+    data = _read_bytes(path)
+    count, dim, start = _parse_header(path, data)
+    if binary is None:
+        binary = count > 0 and not _first_row_is_text(data, start, dim, encoding)
+    # Smallest possible row: a 1-byte token, then a space and 4 bytes per value (binary)
+    # or one separator and one digit per value (text).
+    min_row_bytes = 4 * dim + 2 if binary else 2 * dim + 1
+    if count * min_row_bytes > len(data) - start:
+        raise W2VError(f"{path}: header promises {count} x {dim} {'binary' if binary else 'text'} vectors, "
+                       f"which need at least {count * min_row_bytes} bytes, but {len(data) - start} follow it")
+    vectors = np.empty((count, dim), dtype=np.float32)
+    read_rows = _read_binary_rows if binary else _read_text_rows
+    tokens, end = read_rows(path, data, start, vectors, encoding)
+    trailing = _NON_SPACE.search(data, end)
+    if trailing:
+        raise W2VError(f"{path}: header promises {count} vectors, but more data follows at byte {trailing.start()}")
+    finite_rows = np.isfinite(vectors).all(axis=1)
+    if not finite_rows.all():
+        row = int(np.argmin(finite_rows))
+        raise W2VError(f"{path}: row {row + 1} ({_shorten(tokens[row])}) holds a non-finite value "
+                       f"(nan, inf or beyond float32 range)")
+    return tokens, vectors
+
+
+def _check_encoding(encoding):
+    """Refuse an unknown encoding or one that does not write ASCII as plain ASCII bytes (utf-16, utf-7)."""
+    ascii_text = " \n0123456789.+-e"
     try:
-        with open(path, encoding=encoding) as handle:
-            header = handle.readline().split()
-            if len(header) != 2 or not all(part.isdigit() for part in header):
-                raise W2VError(f"{path}: bad header, expected 'count dimension'")
-            count, dim = int(header[0]), int(header[1])
-            tokens, rows = [], []
-            for line_number, line in enumerate(handle, start=2):
-                parts = line.rstrip("\n").split(" ")
-                if len(parts) != dim + 1:
-                    raise W2VError(f"{path}:{line_number}: expected a token and {dim} values, "
-                                   f"got {len(parts)} fields")
-                tokens.append(parts[0])
-                rows.append(parts[1:])
+        encoded = ascii_text.encode(encoding)
+    except LookupError:
+        raise W2VError(f"unknown encoding {encoding!r}") from None
+    if encoded != ascii_text.encode("ascii"):
+        raise W2VError(f"encoding {encoding!r} is not ASCII-compatible, as the word2vec formats need")
+
+
+def _shorten(token, limit=40):
+    """``repr`` of ``token`` cut to ``limit`` characters: corrupt files can hold huge 'tokens'."""
+    return repr(token) if len(token) <= limit else repr(token[:limit]) + "..."
+
+
+def _encode_tokens(path, tokens, encoding):
+    """Return the tokens as ``encoding`` bytes, refusing any the reader would reject."""
+    encoded, seen = [], set()
+    for row, token in enumerate(tokens, start=1):
+        if not isinstance(token, str) or token.split() != [token]:
+            raise W2VError(f"cannot write {path}: token {token!r} (row {row}) is not a non-empty string "
+                           f"without whitespace")
+        if token in seen:
+            raise W2VError(f"cannot write {path}: duplicate token {_shorten(token)} "
+                           f"in rows {list(tokens).index(token) + 1} and {row}")
+        seen.add(token)
+        try:
+            encoded.append(token.encode(encoding))
+        except UnicodeEncodeError:
+            raise W2VError(f"cannot write {path}: token {_shorten(token)} (row {row}) "
+                           f"cannot be encoded in {encoding}") from None
+    return encoded
+
+
+def _read_bytes(path):
+    """The whole file as bytes, with a W2VError when it is missing or unreadable."""
+    try:
+        return path.read_bytes()
     except FileNotFoundError:
         raise W2VError(f"vectors file not found: {path}") from None
-    except UnicodeDecodeError as exc:
-        raise W2VError(f"{path} is not valid {encoding} (byte offset {exc.start})") from None
     except OSError as exc:
-        raise W2VError(f"cannot read {path}: {exc.strerror}") from None
-    if len(tokens) != count:
-        raise W2VError(f"{path}: header promises {count} vectors, file holds {len(tokens)}")
+        raise W2VError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _parse_header(path, data):
+    """Return ``(count, dim, offset of the first row)`` from the ``V D`` header line."""
+    end = data.find(b"\n")
+    end = len(data) if end < 0 else end
+    fields = data[:end].split()
     try:
-        vectors = np.array(rows, dtype=np.float32).reshape(count, dim)
+        # bytes.isdigit accepts ASCII digits only; int() refuses absurdly long digit strings.
+        if len(fields) != 2 or not all(field.isdigit() for field in fields):
+            raise ValueError
+        count, dim = int(fields[0]), int(fields[1])
     except ValueError:
-        raise W2VError(f"{path}: non-numeric vector value") from None
-    return tokens, vectors
+        shown = data[:min(end, 40)].decode("ascii", "replace")
+        raise W2VError(f"{path}:1: bad header {shown!r}, expected 'count dimension' "
+                       f"(two non-negative integers)") from None
+    if dim == 0:
+        raise W2VError(f"{path}:1: header gives dimension 0, expected at least 1")
+    if dim > _MAX_DIMENSION:
+        raise W2VError(f"{path}:1: header dimension {dim} is too large (at most {_MAX_DIMENSION})")
+    return count, dim, end + 1
+
+
+def _first_row_is_text(data, start, dim, encoding):
+    """The detection rule: the first row is one line holding a token and exactly ``dim`` numbers."""
+    end = data.find(b"\n", start)
+    try:
+        fields = data[start:len(data) if end < 0 else end].decode(encoding).split()
+        return len(fields) == dim + 1 and all(_is_number(field) for field in fields[1:])
+    except UnicodeDecodeError:
+        return False
+
+
+def _add_token(path, tokens, seen, token):
+    """Append ``token`` to ``tokens``, refusing a repeat: a lookup by token would pick one row silently."""
+    if token in seen:
+        raise W2VError(f"{path}: duplicate token {_shorten(token)} in rows {tokens.index(token) + 1} "
+                       f"and {len(tokens) + 1}")
+    seen.add(token)
+    tokens.append(token)
+
+
+def _read_text_rows(path, data, pos, vectors, encoding):
+    """Fill ``vectors`` (float32 (V, D)) from text rows starting at byte ``pos``.
+
+    Returns ``(tokens, offset just past the last row)``; the line number in messages is the
+    row number plus one for the header.
+    """
+    count, dim = vectors.shape
+    tokens, seen = [], set()
+    for row in range(count):
+        line = row + 2
+        if not _NON_SPACE.search(data, pos):
+            raise W2VError(f"{path}: header promises {count} vectors, file holds {row}")
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        try:
+            text = data[pos:end].decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise W2VError(f"{path}:{line}: not valid {encoding} text (byte {pos + exc.start})") from None
+        fields = text.split()
+        if fields and text[0].isspace():
+            raise W2VError(f"{path}:{line}: empty token (the line starts with whitespace)")
+        if len(fields) != dim + 1:
+            raise W2VError(f"{path}:{line}: expected a token and {dim} values, got {len(fields)} fields")
+        try:
+            values = [float(field) for field in fields[1:]]
+        except ValueError:
+            bad = next(field for field in fields[1:] if not _is_number(field))
+            raise W2VError(f"{path}:{line}: non-numeric value {_shorten(bad)}") from None
+        with np.errstate(over="ignore"):  # beyond float32 range becomes inf, refused by the caller
+            vectors[row] = values
+        _add_token(path, tokens, seen, fields[0])
+        pos = end + 1
+    return tokens, pos
+
+
+def _is_number(field):
+    """Whether ``float(field)`` succeeds."""
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_binary_rows(path, data, pos, vectors, encoding):
+    """Fill ``vectors`` (float32 (V, D)) from binary rows starting at byte ``pos``.
+
+    Returns ``(tokens, offset just past the last row)``.  Each row is parsed with one
+    ``find`` for the token's space and one ``np.frombuffer``, never byte by byte.
+    """
+    count, dim = vectors.shape
+    tokens, seen = [], set()
+    for row in range(count):
+        if not _NON_SPACE.search(data, pos):
+            raise W2VError(f"{path}: header promises {count} vectors, file holds {row}")
+        if data[pos:pos + 1] == b"\n":  # word2vec.c ends each row with a newline, gensim does not
+            pos += 1
+        where = f"{path}: binary row {row + 1} (byte {pos})"
+        space = data.find(b" ", pos)
+        if space < 0 or space + 1 + 4 * dim > len(data):
+            raise W2VError(f"{where}: truncated, the file ends before the row's {dim} values")
+        try:
+            token = data[pos:space].decode(encoding)
+        except UnicodeDecodeError:
+            raise W2VError(f"{where}: token is not valid {encoding} text") from None
+        if not token:
+            raise W2VError(f"{where}: empty token")
+        if token.split() != [token]:
+            raise W2VError(f"{where}: token {_shorten(token)} contains whitespace")
+        vectors[row] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+        _add_token(path, tokens, seen, token)
+        pos = space + 1 + 4 * dim
+    return tokens, pos

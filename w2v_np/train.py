@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from .backend import get_array_module, get_backend, to_device, to_host
+from .checkpoint import load_checkpoint, save_checkpoint
 from .corpus import read_corpus, resolve_corpus
 from .errors import W2VError
-from .io import atomic_write, write_word2vec_text
+from .io import atomic_write, remove_stale_temporaries, write_word2vec
 from .model import SkipGram
 from .optim import Adam
+from .plot import plot_loss
 from .query import Embeddings
 from .sampling import RESAMPLE, SAMPLERS, build_examples, resolve_sampler
 from .vocab import Vocab
@@ -153,14 +155,23 @@ def _random_streams(seed):
 DEFAULT_PROBE = "chip"
 
 
+CHECKPOINT = "checkpoint.npz"
+RUN_FILES = (CHECKPOINT, "metrics.json", "vectors.txt", "loss.png")
+
+
 def train(config, out_dir=None, probes=None, quiet=False, log=print):
     """Run a whole training job and return a :class:`TrainResult`.
 
     ``probes`` are words whose nearest tokens are printed at the end; they are checked
     as soon as the vocabulary exists, before any training time is spent.  ``None``
-    means ``chip`` (the seed's probe) when the vocabulary has it, else none.  With
-    ``out_dir`` the run writes ``metrics.json``, ``vectors.txt`` and (with matplotlib)
-    ``loss.png`` there, each atomically; a run that fails leaves no folder it created.
+    means ``chip`` (the seed's probe) when the vocabulary has it, else none.
+
+    With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
+    every epoch, ``metrics.json`` and (with matplotlib) ``loss.png`` after every epoch,
+    and ``vectors.txt`` at the end, each atomically.  A run that fails before its first
+    checkpoint leaves no folder it created; a later failure leaves a checkpoint that
+    :func:`resume` continues.  A folder holding a checkpoint is refused: continue that
+    run with :func:`resume` instead of overwriting it.
     """
     config.validate()
     get_backend(config.backend)
@@ -168,6 +179,9 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     if out_dir is None:
         return _run(config, None, probes, quiet, log)
     out_dir = Path(out_dir)
+    if (out_dir / CHECKPOINT).exists():
+        raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir} "
+                       f"or choose another output folder")
     created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,6 +193,41 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         if created and not any(out_dir.iterdir()):
             out_dir.rmdir()
         raise
+
+
+def resume(out_dir, *, epochs=None, backend=None, probes=None, quiet=False, log=print):
+    """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
+
+    The run's settings come from the checkpoint; ``epochs`` may raise the total number
+    of epochs and ``backend`` may move the run to another array backend.  The corpus is
+    read again and must give the checkpoint's vocabulary.  With ``resample="once"``
+    (and the same backend) the resumed run ends with exactly the vectors of an
+    uninterrupted one: the examples are rebuilt from the seed and the tables, Adam's
+    state and the random streams are restored bit for bit.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise W2VError(f"no checkpoint in {out_dir}: there is no such folder")
+    if not (out_dir / CHECKPOINT).exists():
+        raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
+                       f"(start it again with --out {out_dir})")
+    checkpoint = load_checkpoint(out_dir / CHECKPOINT)
+    meta = checkpoint.meta
+    try:
+        config = TrainConfig(**dict(meta["config"], corpus=meta["corpus_path"], sampler=meta["sampler"]))
+    except (KeyError, TypeError) as exc:
+        raise W2VError(f"{out_dir / CHECKPOINT} holds an unusable configuration ({exc})") from None
+    if epochs is not None:
+        config.epochs = epochs
+    if backend is not None:
+        config.backend = backend
+    config.validate()
+    if config.epochs < checkpoint.epoch:
+        raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "
+                       f"--epochs {config.epochs} cannot undo them")
+    get_backend(config.backend)
+    resolve_sampler(config.sampler)
+    return _run(config, out_dir, probes, quiet, log, checkpoint)
 
 
 def prepare(config, rng, probes=None):
@@ -231,8 +280,10 @@ def run_epoch(model, optimizer, examples, batch_size, rng, bar):
     return float(to_host(loss_sum)) / len(examples), pairs
 
 
-def _run(config, out_dir, probes, quiet, log):
+def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     say = (lambda *args: None) if quiet else log
+    if out_dir is not None:
+        remove_stale_temporaries(out_dir, RUN_FILES)
     data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
     prep_start = time.perf_counter()
     vocab, examples, probes = prepare(config, data_rng, probes)
@@ -246,64 +297,84 @@ def _run(config, out_dir, probes, quiet, log):
     model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=get_backend(config.backend),
                      dtype=np.dtype(config.dtype))
     optimizer = Adam(model.params, lr=config.lr)
-    show_bar = not quiet and sys.stderr.isatty()
-    epochs = []
-    train_start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
+    streams = {"data": data_rng, "shuffle": shuffle_rng}
+    epochs, resumed_at = [], []
+    if checkpoint is not None:
+        _restore(checkpoint, vocab, model, optimizer, streams)
+        epochs, resumed_at = checkpoint.meta["epochs"], checkpoint.meta["resumed_at"] + [checkpoint.epoch]
+        say(f"resumed after epoch {checkpoint.epoch} of {config.epochs}")
+
+    def metrics():
+        # With resample "epoch" every epoch draws its own pairs: num_pairs is the first epoch's.
+        return {"config": dict(asdict(config), corpus=os.fspath(config.corpus)), "sampler": sampler,
+                "vocab_size": len(vocab), "num_centers": len(examples),
+                "num_pairs": epochs[0]["pairs"] if epochs else None, "prep_seconds": prep_seconds,
+                "train_seconds": sum(e["seconds"] for e in epochs), "epochs": epochs,
+                "resumed_at": resumed_at}
+
+    def save_progress():
+        meta = dict(metrics(), epoch=len(epochs), corpus_path=os.fspath(resolve_corpus(config.corpus)),
+                    rng={name: rng.bit_generator.state for name, rng in streams.items()})
+        save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
+                        params=model.params, optimizer=optimizer)
+        if epochs:
+            _write_metrics(metrics(), out_dir)
+            plot_loss(epochs, out_dir / "loss.png")
+
+    if out_dir is not None and checkpoint is None:
+        save_progress()
+    for epoch in range(len(epochs) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
         bar = Progress(examples.num_batches(config.batch_size), f"epoch {epoch}/{config.epochs}",
-                       enabled=show_bar)
+                       enabled=not quiet and sys.stderr.isatty())
         loss, pairs = run_epoch(model, optimizer, examples, config.batch_size, shuffle_rng, bar)
         seconds = time.perf_counter() - epoch_start
         epochs.append({"epoch": epoch, "loss": loss, "pairs": pairs, "seconds": seconds,
                        "centers_per_second": len(examples) / seconds})
         say(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, {seconds:.2f} s, "
             f"{len(examples) / seconds:,.0f} centers/s")
-    train_seconds = time.perf_counter() - train_start
+        if out_dir is not None:
+            save_progress()
 
-    # With resample "epoch" every epoch draws its own pairs: num_pairs is the first epoch's.
-    metrics = {"config": dict(asdict(config), corpus=os.fspath(config.corpus)), "sampler": sampler,
-               "vocab_size": len(vocab), "num_centers": len(examples),
-               "num_pairs": epochs[0]["pairs"], "prep_seconds": prep_seconds,
-               "train_seconds": train_seconds, "epochs": epochs}
-    result = TrainResult(vocab, model, optimizer, metrics)
+    result = TrainResult(vocab, model, optimizer, metrics())
     if out_dir is not None:
         save_outputs(result, out_dir)
-        say(f"wrote {out_dir}/metrics.json and vectors.txt")
+        say(f"wrote {out_dir}/metrics.json, vectors.txt and {CHECKPOINT}")
     embeddings = result.embeddings()
     for word in probes:
-        neighbours = ", ".join(f"{token} ({cosine:.3f})" for token, cosine in embeddings.most_similar(word, 3))
+        neighbours = ", ".join(f"{token} ({cosine:.3f})"
+                               for token, cosine in embeddings.most_similar(word, topn=3))
         log(f"nearest to {word!r}: {neighbours}")
     return result
+
+
+def _restore(checkpoint, vocab, model, optimizer, streams):
+    """Load a checkpoint's tables, Adam state and random streams into a freshly prepared run."""
+    if checkpoint.tokens != vocab.idx_to_token or not np.array_equal(checkpoint.counts, vocab.counts):
+        raise W2VError(f"the corpus {checkpoint.meta['corpus_path']} has changed since the checkpoint "
+                       f"(its vocabulary differs); cannot resume")
+    xp = get_array_module(model.center)
+    for name, param in model.params.items():
+        if checkpoint.params[name].shape != param.shape or checkpoint.params[name].dtype != param.dtype:
+            raise W2VError(f"the checkpoint's {name} table is {checkpoint.params[name].dtype} "
+                           f"{checkpoint.params[name].shape}, the run needs {param.dtype} {param.shape}")
+        param[...] = to_device(checkpoint.params[name], xp)
+    adam = checkpoint.meta["adam"]
+    optimizer.load_state_dict(dict(adam, m={k: to_device(a, xp) for k, a in checkpoint.adam_m.items()},
+                                   v={k: to_device(a, xp) for k, a in checkpoint.adam_v.items()}))
+    for name, rng in streams.items():
+        rng.bit_generator.state = checkpoint.meta["rng"][name]
+
+
+def _write_metrics(metrics, out_dir):
+    with atomic_write(Path(out_dir) / "metrics.json") as out:
+        json.dump(metrics, out, indent=2)
+        out.write("\n")
 
 
 def save_outputs(result, out_dir):
     """Write ``metrics.json``, ``vectors.txt`` and, with matplotlib, ``loss.png`` atomically."""
     out_dir = Path(out_dir)
-    with atomic_write(out_dir / "metrics.json") as out:
-        json.dump(result.metrics, out, indent=2)
-        out.write("\n")
-    write_word2vec_text(out_dir / "vectors.txt", result.vocab.idx_to_token, result.model.center)
+    _write_metrics(result.metrics, out_dir)
+    write_word2vec(out_dir / "vectors.txt", result.vocab.idx_to_token, result.model.center)
     plot_loss(result.metrics["epochs"], out_dir / "loss.png")
-
-
-def plot_loss(epochs, path):
-    """Draw the per-epoch mean loss to ``path`` (PNG); does nothing without matplotlib."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    figure, axes = plt.subplots(figsize=(5, 3.5))
-    numbers = [e["epoch"] for e in epochs]
-    axes.plot(numbers, [e["loss"] for e in epochs], marker="o")
-    axes.set_xticks(numbers)
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("mean loss")
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    with atomic_write(path, "wb") as out:
-        figure.savefig(out, format="png", dpi=100)
-    plt.close(figure)
-    return True

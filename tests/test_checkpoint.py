@@ -1,0 +1,287 @@
+"""Checkpoints and resuming: the .npz format, exact continuation, and SIGKILL at random points.
+
+The CLI runs in a subprocess with ``cwd=tmp_path`` so the *installed* package is used.
+"""
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+import w2v_np.kernels
+from w2v_np import TrainConfig, W2VError, resume, train
+from w2v_np.checkpoint import load_checkpoint
+from w2v_np.io import read_word2vec
+
+SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
+RUN_FILES = {"checkpoint.npz", "metrics.json", "vectors.txt", "loss.png"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """60 000 tokens over 2000 types with Zipf-like counts, 20 tokens a sentence."""
+    rng = np.random.default_rng(1)
+    ids = rng.zipf(1.2, size=60_000) % 2000
+    lines = [" ".join(f"w{i}" for i in ids[start:start + 20]) for start in range(0, ids.size, 20)]
+    path = tmp_path_factory.mktemp("corpus") / "zipf.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def small_config(corpus, **changes):
+    settings = dict(corpus=str(corpus), epochs=4, min_count=2, dim=24, batch_size=128, lr=0.005,
+                    sample=1e-3, seed=3)
+    settings.update(changes)
+    return TrainConfig(**settings)
+
+
+def quiet(function, *args, **kwargs):
+    return function(*args, probes=(), quiet=True, **kwargs)
+
+
+def run_files(folder):
+    """Names in a run folder, without loss.png (drawn only when matplotlib is installed)."""
+    return {p.name for p in folder.iterdir()} - {"loss.png"}
+
+
+# --------------------------------------------------------------------------- the format
+
+def test_checkpoint_round_trip_without_pickle(corpus, tmp_path):
+    """The checkpoint holds the tables, Adam's state, the vocabulary and the metadata exactly,
+    and every array in it loads with allow_pickle=False (no object arrays)."""
+    result = quiet(train, small_config(corpus, epochs=2), out_dir=tmp_path / "run")
+    with np.load(tmp_path / "run" / "checkpoint.npz", allow_pickle=False) as archive:
+        dtypes = {name: archive[name].dtype for name in archive.files}
+    assert all(dtype.kind != "O" for dtype in dtypes.values()), dtypes
+    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
+    assert checkpoint.epoch == 2
+    assert checkpoint.tokens == result.vocab.idx_to_token
+    np.testing.assert_array_equal(checkpoint.counts, result.vocab.counts)
+    for name in ("center", "context"):
+        np.testing.assert_array_equal(checkpoint.params[name], result.model.params[name])
+        np.testing.assert_array_equal(checkpoint.adam_m[name], result.optimizer.m[name])
+        np.testing.assert_array_equal(checkpoint.adam_v[name], result.optimizer.v[name])
+        assert checkpoint.params[name].dtype == np.float32
+    assert checkpoint.meta["adam"]["step"] == result.optimizer.step_count > 0
+    assert checkpoint.meta["config"]["seed"] == 3
+    assert [e["loss"] for e in checkpoint.meta["epochs"]] == [e["loss"] for e in result.metrics["epochs"]]
+
+
+def test_tokens_with_unusual_characters_survive(tmp_path):
+    """Tokens are stored as UTF-8 bytes, so non-ASCII tokens and a trailing NUL (which a
+    fixed-width NumPy string array would strip) come back unchanged."""
+    corpus = tmp_path / "odd.txt"
+    corpus.write_text(" ".join(["naïve", "東京", "a\x00"] + [f"x{i}" for i in range(40)]) * 5 + "\n",
+                      encoding="utf-8")
+    result = quiet(train, TrainConfig(corpus=str(corpus), epochs=1, min_count=1, dim=4, sample=0.0),
+                   out_dir=tmp_path / "run")
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.npz").tokens == result.vocab.idx_to_token
+    assert "a\x00" in result.vocab
+
+
+def _damage(path, how):
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "not a zip":
+        path.write_bytes(b"hello, I am text\n")
+    elif how == "empty":
+        path.write_bytes(b"")
+    elif how == "wrong format":
+        with zipfile.ZipFile(path, "w") as archive:
+            with archive.open("format.npy", "w") as member:
+                np.save(member, np.array("something else 1"))
+    elif how == "missing table":
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files if name != "context"}
+        np.savez(path, **arrays)
+    elif how == "shapes disagree":
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        arrays["adam_v_center"] = arrays["adam_v_center"][:-1]
+        np.savez(path, **arrays)
+    elif how == "object array":
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        arrays["meta"] = np.array([{"epoch": 1}], dtype=object)
+        np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("how, message", [
+    ("truncated", "not a readable checkpoint"), ("not a zip", "not a readable checkpoint"),
+    ("empty", "not a readable checkpoint"), ("wrong format", "is not a w2v-np checkpoint"),
+    ("missing table", "damaged checkpoint"), ("shapes disagree", "damaged checkpoint"),
+    ("object array", "not a readable checkpoint"),
+])
+def test_damaged_checkpoints_are_refused(corpus, tmp_path, how, message):
+    """Each kind of damage gives one W2VError naming the file, from load_checkpoint and resume;
+    a pickled object is never unpickled."""
+    quiet(train, small_config(corpus, epochs=1), out_dir=tmp_path / "run")
+    path = tmp_path / "run" / "checkpoint.npz"
+    _damage(path, how)
+    with pytest.raises(W2VError, match=message) as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(W2VError, match=message):
+        quiet(resume, tmp_path / "run")
+
+
+# --------------------------------------------------------------------------- resuming
+
+@pytest.mark.parametrize("resample", ["once", "epoch"])
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path, sampler, resample):
+    """2 epochs, then resume to 4: bit-identical tables, Adam state and per-epoch losses to a
+    4-epoch run.  Both resampling modes are exact: the data and shuffle streams are restored."""
+    config = small_config(corpus, sampler=sampler, resample=resample)
+    whole = quiet(train, config, out_dir=tmp_path / "whole")
+    quiet(train, small_config(corpus, sampler=sampler, resample=resample, epochs=2),
+          out_dir=tmp_path / "parts")
+    resumed = quiet(resume, tmp_path / "parts", epochs=4)
+    for name in ("center", "context"):
+        np.testing.assert_array_equal(resumed.model.params[name], whole.model.params[name])
+        np.testing.assert_array_equal(resumed.optimizer.v[name], whole.optimizer.v[name])
+    assert resumed.optimizer.step_count == whole.optimizer.step_count
+    assert [e["loss"] for e in resumed.metrics["epochs"]] == [e["loss"] for e in whole.metrics["epochs"]]
+    assert resumed.metrics["resumed_at"] == [2]
+    assert (tmp_path / "parts" / "vectors.txt").read_bytes() == (tmp_path / "whole" / "vectors.txt").read_bytes()
+
+
+def test_resume_of_a_finished_run_rewrites_its_outputs(corpus, tmp_path):
+    """Resuming a run that finished trains nothing and leaves vectors.txt exactly as it was."""
+    quiet(train, small_config(corpus, epochs=1), out_dir=tmp_path / "run")
+    before = (tmp_path / "run" / "vectors.txt").read_bytes()
+    (tmp_path / "run" / "vectors.txt").unlink()
+    result = quiet(resume, tmp_path / "run")
+    assert len(result.metrics["epochs"]) == 1
+    assert (tmp_path / "run" / "vectors.txt").read_bytes() == before
+
+
+def test_resume_refusals(corpus, tmp_path):
+    """Clear errors: no checkpoint, fewer epochs than done, a changed corpus, and a fresh
+    run into a folder that holds a checkpoint."""
+    with pytest.raises(W2VError, match="no checkpoint in"):
+        quiet(resume, tmp_path / "nothing")
+    copy = tmp_path / "corpus.txt"
+    copy.write_bytes(corpus.read_bytes())
+    quiet(train, small_config(copy, epochs=2), out_dir=tmp_path / "run")
+    with pytest.raises(W2VError, match="finished 2 epochs; --epochs 1 cannot undo them"):
+        quiet(resume, tmp_path / "run", epochs=1)
+    with pytest.raises(W2VError, match="already holds a training run; continue it with --resume"):
+        quiet(train, small_config(copy), out_dir=tmp_path / "run")
+    copy.write_text(corpus.read_text() + "w1 w2 w3\n")
+    with pytest.raises(W2VError, match="has changed since the checkpoint"):
+        quiet(resume, tmp_path / "run", epochs=3)
+
+
+def test_stale_temporary_files_are_removed(corpus, tmp_path):
+    """Temporary files a killed writer left behind are deleted when the run is resumed."""
+    quiet(train, small_config(corpus, epochs=1), out_dir=tmp_path / "run")
+    stale = [tmp_path / "run" / f".{name}.12345.0badcafe.tmp" for name in RUN_FILES]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    keep = tmp_path / "run" / "notes.txt"
+    keep.write_text("mine")
+    quiet(resume, tmp_path / "run", epochs=2)
+    assert not any(path.exists() for path in stale)
+    assert keep.read_text() == "mine"
+
+
+# --------------------------------------------------------------------------- the CLI, killed
+
+def cli(*args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "w2v_np", *args], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process):
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return out
+
+
+TRAIN_FLAGS = ["--epochs", "5", "--min-count", "2", "--dim", "16", "--batch-size", "128",
+               "--sample", "1e-3", "--seed", "5", "--sampler", "numpy", "--quiet"]
+
+
+def test_cli_resume_rejects_changed_settings(corpus, tmp_path):
+    finish(cli("train", "--corpus", str(corpus), "--out", "run", *TRAIN_FLAGS[:2], "--quiet", cwd=tmp_path))
+    process = cli("train", "--resume", "run", "--lr", "0.1", "--window", "2", cwd=tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.strip() == ("w2v-np: error: --resume continues a run with the settings of its checkpoint; "
+                           "--lr, --window cannot be changed (only --epochs and --backend)")
+
+
+def test_sigkill_at_random_points_then_resume(corpus, tmp_path):
+    """20 rounds: start a 5-epoch CLI run, SIGKILL it at a uniformly random moment of its
+    lifetime (process start included), then finish it: with ``--resume`` when a checkpoint
+    exists, else by starting again.  Every round must end with exactly the uninterrupted
+    run's vectors.txt (byte for byte), a metrics.json with its 5 losses, a loadable
+    checkpoint at epoch 5 and no temporary files.  The kill points are printed (``-s``):
+    some land before the first checkpoint, most mid-epoch."""
+    started = time.perf_counter()
+    finish(cli("train", "--corpus", str(corpus), "--out", "reference", *TRAIN_FLAGS, cwd=tmp_path))
+    lifetime = time.perf_counter() - started
+    reference = (tmp_path / "reference" / "vectors.txt").read_bytes()
+    reference_losses = [e["loss"] for e in json.loads((tmp_path / "reference" / "metrics.json").read_text())["epochs"]]
+    chooser = random.Random(2026)
+    outcomes = []
+    for round_number in range(20):
+        folder = tmp_path / f"round{round_number}"
+        process = cli("train", "--corpus", str(corpus), "--out", folder.name, *TRAIN_FLAGS, cwd=tmp_path)
+        # Besides the random points, the first rounds kill at start-up and near the end.
+        time.sleep({0: 0.02, 1: 0.97 * lifetime}.get(round_number, chooser.uniform(0, lifetime)))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        killed = process.returncode == -signal.SIGKILL
+        if (folder / "checkpoint.npz").exists():
+            outcomes.append(load_checkpoint(folder / "checkpoint.npz").epoch if killed else "finished")
+            finish(cli("train", "--resume", folder.name, "--quiet", cwd=tmp_path))
+        else:
+            outcomes.append("before the first checkpoint")
+            assert not folder.exists() or not run_files(folder) - {p.name for p in folder.glob(".*.tmp")}
+            finish(cli("train", "--corpus", str(corpus), "--out", folder.name, *TRAIN_FLAGS, cwd=tmp_path))
+        assert run_files(folder) == RUN_FILES - {"loss.png"}, (round_number, outcomes)
+        assert (folder / "vectors.txt").read_bytes() == reference, (round_number, outcomes)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert [e["loss"] for e in metrics["epochs"]] == reference_losses
+        assert load_checkpoint(folder / "checkpoint.npz").epoch == 5
+        tokens, vectors = read_word2vec(folder / "vectors.txt")
+        assert vectors.shape == (len(tokens), 16)
+    print("kill points (epochs checkpointed when killed):", outcomes)
+
+
+def test_interrupted_cli_names_the_resume_command(corpus, tmp_path):
+    """SIGINT during training ends with status 130 and the command that continues the run."""
+    process = cli("train", "--corpus", str(corpus), "--out", "run", *TRAIN_FLAGS[2:], "--epochs", "200",
+                  cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run" / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.strip().endswith("w2v-np: interrupted; continue with: w2v-np train --resume run")
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch >= 0
+
+
+def test_metrics_and_checkpoint_are_written_after_each_epoch(corpus, tmp_path):
+    """When epoch k+1 is reported, metrics.json already lists k epochs and the checkpoint
+    is at epoch k (epoch 0: the checkpoint written before training)."""
+    seen = []
+
+    def log(line):
+        if line.startswith("epoch "):
+            metrics_file = tmp_path / "run" / "metrics.json"
+            listed = len(json.loads(metrics_file.read_text())["epochs"]) if metrics_file.exists() else 0
+            seen.append((listed, load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch))
+
+    train(small_config(corpus, epochs=3), out_dir=tmp_path / "run", probes=(), log=log)
+    assert seen == [(0, 0), (1, 1), (2, 2)]
