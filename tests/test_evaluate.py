@@ -206,3 +206,15 @@ def test_malformed_and_missing_files(tmp_path):
     result = evaluate_pairs(embeddings, write("p.tsv", "a\tb\t1\nA\tc\t2\nc\td\tx\nd\ta\t3\nq\ta\t1\n"))
     assert (result.pairs, result.oov, result.skipped_lines) == (3, 1, 1)
     assert result.oov_ratio == pytest.approx(25.0)
+
+
+def test_constant_scores_give_nan_and_json_null(tmp_path):
+    """Equal human scores make the correlations undefined: NaN in the result, null (not the
+    non-standard NaN token) in to_dict, so strict JSON parsers accept the output."""
+    rng = np.random.default_rng(4)
+    embeddings = Embeddings(["a", "b", "c", "d"], rng.standard_normal((4, 3)).astype(np.float32))
+    path = tmp_path / "pairs.tsv"
+    path.write_text("a\tb\t5\nc\td\t5\na\td\t5\n", encoding="utf-8")
+    result = evaluate_pairs(embeddings, path)
+    assert np.isnan(result.spearman) and np.isnan(result.pearson) and result.pairs == 3
+    assert json.loads(json.dumps(result.to_dict(), allow_nan=False))["spearman"] is None

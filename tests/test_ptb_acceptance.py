@@ -110,3 +110,32 @@ def test_eval_cli_equals_gensim(ptb_run, tmp_path):
         {name: count for name, count in by_name.items() if name != "Total accuracy"}
     assert ours["analogies"]["correct"] == by_name["Total accuracy"] > 0
     assert abs(ours["analogies"]["accuracy"] - score) < 1e-12
+
+
+def readme_example():
+    """The Python block of README's 'Python API' section and the output block after it."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Python API\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    output = section.split("```python\n", 1)[1].split("```\n", 1)[1].split("```\n", 1)[1].split("```", 1)[0]
+    return code, output.strip().splitlines()
+
+
+def test_readme_python_example_runs_and_prints_what_readme_shows(tmp_path):
+    """README's example, run as a script beside the evaluation files: it prints as many lines
+    as README shows, the same loss curve to ±0.005, the same verdicts (odd one out, the
+    binary file round trip), and WordSim / analogy lines of the same form."""
+    if not (EVAL_DIR / "wordsim353.tsv").is_file():
+        pytest.skip(f"evaluation files not found in {EVAL_DIR}")
+    code, shown = readme_example()
+    for name in ("wordsim353.tsv", "questions-words.txt"):
+        (tmp_path / name).symlink_to(EVAL_DIR / name)
+    (tmp_path / "example.py").write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, "example.py"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.strip().splitlines()
+    assert len(printed) == len(shown), (printed, shown)
+    assert np.allclose(json.loads(printed[0]), json.loads(shown[0]), atol=0.005)
+    assert printed[5] == shown[5] and printed[-1] == shown[-1] == "True"
+    for ours, theirs in zip(printed[6:8], shown[6:8]):
+        assert ours.split()[:2] == theirs.split()[:2]

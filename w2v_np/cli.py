@@ -101,13 +101,18 @@ def build_parser():
              "when the vocabulary has it)")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
-    vectors_help = "word2vec text or binary file (detected), or a training checkpoint.npz"
+
+    def add_vectors(subparser):
+        subparser.add_argument("vectors", metavar="VECTORS",
+                               help="word2vec text or binary file (detected), or a training checkpoint.npz")
+        subparser.add_argument("--encoding", default="utf-8",
+                               help="encoding of the tokens in a word2vec file (default: utf-8)")
 
     similar_parser = commands.add_parser(
         "similar", help="nearest tokens of words by cosine similarity",
         description="Print the tokens nearest the mean direction of the WORDs minus the --negative "
                     "words (gensim's most_similar), one 'cosine<TAB>token' line each.")
-    similar_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    add_vectors(similar_parser)
     similar_parser.add_argument("words", metavar="WORD", nargs="+")
     similar_parser.add_argument("--negative", metavar="WORD", nargs="+", default=[],
                                 help="words whose direction is subtracted")
@@ -117,7 +122,7 @@ def build_parser():
         "analogy", help="A is to B as C is to ?",
         description="Print the best answers to 'A is to B as C is to ?', one 'score<TAB>token' "
                     "line each (3CosAdd: the cosine with B - A + C; 3CosMul: Levy & Goldberg 2014).")
-    analogy_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    add_vectors(analogy_parser)
     for name in ("a", "b", "c"):
         analogy_parser.add_argument(name, metavar=name.upper())
     analogy_parser.add_argument("--method", choices=ANALOGY_METHODS, default="add",
@@ -129,7 +134,7 @@ def build_parser():
         description="Evaluate vectors as gensim's evaluate_word_pairs (Spearman and Pearson "
                     "correlation with human scores) and evaluate_word_analogies (3CosAdd accuracy "
                     "per section and overall).")
-    eval_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    add_vectors(eval_parser)
     eval_parser.add_argument("--pairs", metavar="FILE",
                              help="word pairs with a human score, tab-separated (e.g. wordsim353.tsv)")
     eval_parser.add_argument("--analogies", metavar="FILE",
@@ -144,7 +149,7 @@ def build_parser():
         "plot", help="2-D PCA map of words and their neighbours (PNG)",
         description="Draw the chosen words and their nearest tokens on the first two principal "
                     "axes of their unit vectors (needs matplotlib: pip install 'w2v-np[plot]').")
-    plot_parser.add_argument("vectors", metavar="VECTORS", help=vectors_help)
+    add_vectors(plot_parser)
     plot_parser.add_argument("words", metavar="WORD", nargs="+")
     plot_parser.add_argument("-o", "--output", metavar="PNG", default="words.png",
                              help="image to write (default: words.png)")
@@ -175,18 +180,22 @@ def _print_scored(pairs):
         print(f"{score:.4f}\t{token}")
 
 
+def _load(args):
+    return Embeddings.load(args.vectors, encoding=args.encoding)
+
+
 def _similar(args):
-    _print_scored(Embeddings.load(args.vectors).most_similar(args.words, negative=args.negative, topn=args.topn))
+    _print_scored(_load(args).most_similar(args.words, negative=args.negative, topn=args.topn))
 
 
 def _analogy(args):
-    _print_scored(Embeddings.load(args.vectors).analogy(args.a, args.b, args.c, method=args.method, topn=args.topn))
+    _print_scored(_load(args).analogy(args.a, args.b, args.c, method=args.method, topn=args.topn))
 
 
 def _eval(args):
     if not (args.pairs or args.analogies):
         raise W2VError("name a --pairs file, an --analogies file, or both")
-    embeddings = Embeddings.load(args.vectors)
+    embeddings = _load(args)
     options = dict(restrict_vocab=args.restrict_vocab, case_insensitive=not args.case_sensitive)
     pairs = evaluate_pairs(embeddings, args.pairs, **options) if args.pairs else None
     analogies = evaluate_analogies(embeddings, args.analogies, **options) if args.analogies else None
@@ -207,7 +216,7 @@ def _eval(args):
 
 
 def _plot(args):
-    drawn = plot_words(Embeddings.load(args.vectors), args.words, args.output, topn=args.topn)
+    drawn = plot_words(_load(args), args.words, args.output, topn=args.topn)
     print(f"wrote {args.output}: {len(drawn)} tokens")
 
 

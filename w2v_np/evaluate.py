@@ -15,6 +15,7 @@ vectorised chunks instead of one ``most_similar`` call per question.  Known diff
   counting them as invalid.
 - An all-zero vector has cosine 0 with everything (gensim divides by its zero norm: NaN).
 """
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -78,7 +79,9 @@ class PairsResult:
     skipped_lines: int
 
     def to_dict(self):
-        return asdict(self)
+        """The fields as a dict for JSON; a NaN correlation (constant scores) becomes None."""
+        return {name: None if isinstance(value, float) and math.isnan(value) else value
+                for name, value in asdict(self).items()}
 
 
 @dataclass(frozen=True)

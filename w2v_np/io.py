@@ -43,9 +43,13 @@ def atomic_write(path, mode="w", encoding="utf-8"):
 
     Readers see either the old file or the complete new one, never a partial write;
     on an exception the temporary file is removed and ``path`` is untouched.  The
-    file gets the usual permissions (``0o666`` less the umask).
+    file gets the usual permissions (``0o666`` less the umask).  An ``OSError`` while
+    writing (missing folder, no permission, full disk, ``path`` is a folder) becomes
+    a :class:`W2VError` naming ``path``.
     """
     path = Path(path)
+    if not path.name or path.name == "..":
+        raise W2VError(f"cannot write {path}: not a file name")
     tmp_path = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp_path, mode.replace("w", "x"), **({} if "b" in mode else {"encoding": encoding})) as out:
@@ -53,9 +57,11 @@ def atomic_write(path, mode="w", encoding="utf-8"):
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_path)
+        if isinstance(exc, OSError):    # a missing folder, no permission, a full disk, ...
+            raise W2VError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 
