@@ -106,6 +106,18 @@ def _damage(path, how):
             arrays = {name: archive[name] for name in archive.files}
         arrays["adam_v_center"] = arrays["adam_v_center"][:-1]
         np.savez(path, **arrays)
+    elif how in ("no rng", "bad rng", "epoch disagrees"):
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(str(arrays["meta"]))
+        if how == "no rng":
+            del meta["rng"]
+        elif how == "bad rng":
+            meta["rng"]["shuffle"] = {"bit_generator": "PCG64", "state": "nonsense"}
+        else:
+            meta["epoch"] += 1
+        arrays["meta"] = np.array(json.dumps(meta))
+        np.savez(path, **arrays)
     elif how == "object array":
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -117,7 +129,8 @@ def _damage(path, how):
     ("truncated", "not a readable checkpoint"), ("not a zip", "not a readable checkpoint"),
     ("empty", "not a readable checkpoint"), ("wrong format", "is not a w2v-np checkpoint"),
     ("missing table", "damaged checkpoint"), ("shapes disagree", "damaged checkpoint"),
-    ("object array", "not a readable checkpoint"),
+    ("object array", "not a readable checkpoint"), ("no rng", "damaged checkpoint"),
+    ("epoch disagrees", "damaged checkpoint"),
 ])
 def test_damaged_checkpoints_are_refused(corpus, tmp_path, how, message):
     """Each kind of damage gives one W2VError naming the file, from load_checkpoint and resume;
@@ -153,6 +166,40 @@ def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path, sampler, resa
     assert (tmp_path / "parts" / "vectors.txt").read_bytes() == (tmp_path / "whole" / "vectors.txt").read_bytes()
 
 
+def test_damaged_random_state_is_refused(corpus, tmp_path):
+    """A random state the generator cannot take is reported as damage, not a TypeError."""
+    quiet(train, small_config(corpus, epochs=1), out_dir=tmp_path / "run")
+    _damage(tmp_path / "run" / "checkpoint.npz", "bad rng")
+    with pytest.raises(W2VError, match="random state is damaged"):
+        quiet(resume, tmp_path / "run", epochs=2)
+
+
+def test_resume_from_another_folder_and_with_a_relative_corpus(corpus, tmp_path, monkeypatch):
+    """A run started with a relative --corpus resumes from any working directory: the
+    checkpoint stores the corpus's absolute path."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "corpus.txt").write_bytes(corpus.read_bytes())
+    monkeypatch.chdir(tmp_path / "work")
+    quiet(train, small_config("corpus.txt", epochs=1), out_dir="run")
+    monkeypatch.chdir(tmp_path)
+    result = quiet(resume, "work/run", epochs=2)
+    assert len(result.metrics["epochs"]) == 2
+    assert load_checkpoint(tmp_path / "work" / "run" / "checkpoint.npz").meta["corpus_path"] == \
+        str(tmp_path / "work" / "corpus.txt")
+
+
+def test_resume_refuses_a_reordered_corpus(corpus, tmp_path):
+    """Shuffled lines keep the vocabulary but change the examples, so resuming would not give
+    the run's vectors: the fingerprint (size and hash of the file) refuses it."""
+    copy = tmp_path / "corpus.txt"
+    lines = corpus.read_text().splitlines()
+    copy.write_text("\n".join(lines) + "\n")
+    quiet(train, small_config(copy, epochs=1), out_dir=tmp_path / "run")
+    copy.write_text("\n".join(reversed(lines)) + "\n")
+    with pytest.raises(W2VError, match="has changed since the checkpoint"):
+        quiet(resume, tmp_path / "run", epochs=2)
+
+
 def test_resume_of_a_finished_run_rewrites_its_outputs(corpus, tmp_path):
     """Resuming a run that finished trains nothing and leaves vectors.txt exactly as it was."""
     quiet(train, small_config(corpus, epochs=1), out_dir=tmp_path / "run")
@@ -166,8 +213,10 @@ def test_resume_of_a_finished_run_rewrites_its_outputs(corpus, tmp_path):
 def test_resume_refusals(corpus, tmp_path):
     """Clear errors: no checkpoint, fewer epochs than done, a changed corpus, and a fresh
     run into a folder that holds a checkpoint."""
-    with pytest.raises(W2VError, match="no checkpoint in"):
+    with pytest.raises(W2VError, match="no checkpoint in .*: there is no such folder"):
         quiet(resume, tmp_path / "nothing")
+    with pytest.raises(W2VError, match="no checkpoint in .*: it is not a folder"):
+        quiet(resume, corpus)
     copy = tmp_path / "corpus.txt"
     copy.write_bytes(corpus.read_bytes())
     quiet(train, small_config(copy, epochs=2), out_dir=tmp_path / "run")
@@ -269,7 +318,28 @@ def test_interrupted_cli_names_the_resume_command(corpus, tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.strip().endswith("w2v-np: interrupted; continue with: w2v-np train --resume run")
-    assert load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch >= 0
+    done = load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch
+    assert done < 200
+    finish(cli("train", "--resume", "run", "--epochs", str(done + 1), "--quiet", cwd=tmp_path))
+    assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]) == done + 1
+
+
+@pytest.mark.parametrize("has_checkpoint", [False, True])
+def test_resume_hint_only_when_a_checkpoint_exists(tmp_path, monkeypatch, capsys, has_checkpoint):
+    """Ctrl-C before the first checkpoint leaves nothing to resume: no --resume hint then."""
+    import w2v_np.cli
+
+    def interrupted(*args, **kwargs):
+        if has_checkpoint:
+            (tmp_path / "run").mkdir()
+            (tmp_path / "run" / "checkpoint.npz").write_bytes(b"")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(w2v_np.cli, "train", interrupted)
+    assert w2v_np.cli.main(["train", "--out", str(tmp_path / "run")]) == 130
+    hint = f"; continue with: w2v-np train --resume {tmp_path / 'run'}" if has_checkpoint else ""
+    assert capsys.readouterr().err == f"w2v-np: interrupted{hint}\n"
+
 
 
 def test_metrics_and_checkpoint_are_written_after_each_epoch(corpus, tmp_path):

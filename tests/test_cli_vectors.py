@@ -437,3 +437,21 @@ def test_error_plot_output_unwritable(files, tmp_path, target):
     before = sorted(p.name for p in tmp_path.iterdir())
     assert_one_error_line(w2v(["plot", files["text"], "pear", "-o", target], tmp_path), "cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_encoding_option_reads_latin1_vectors(tmp_path):
+    """--encoding latin-1 reads a latin-1 word2vec file; without it the error names the encoding."""
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1]], dtype=np.float32)
+    path = tmp_path / "latin1.txt"
+    write_word2vec(path, ["café", "thé", "eau"], vectors, encoding="latin-1")
+    rows = [line.split("\t") for line in ok(w2v(["similar", path, "café", "-k", "1", "--encoding", "latin-1"],
+                                                tmp_path)).splitlines()]
+    assert rows == [["0.9939", "thé"]]
+    assert_one_error_line(w2v(["similar", path, "café"], tmp_path), "not valid utf-8")
+
+
+def test_truncated_checkpoint_is_reported_as_a_checkpoint(files, tmp_path):
+    """A cut-off checkpoint.npz gives the checkpoint error, not a word2vec 'bad header'."""
+    broken = tmp_path / "checkpoint.npz"
+    broken.write_bytes(files["checkpoint"].read_bytes()[:5000])
+    assert_one_error_line(w2v(["similar", broken, "pear"], tmp_path), "not a readable checkpoint")

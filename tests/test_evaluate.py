@@ -208,6 +208,22 @@ def test_malformed_and_missing_files(tmp_path):
     assert result.oov_ratio == pytest.approx(25.0)
 
 
+def test_non_finite_scores_are_skipped_and_empty_vectors_refused(tmp_path):
+    """A nan or inf human score is a skipped line, not a rank; no vectors at all is an error."""
+    rng = np.random.default_rng(5)
+    embeddings = Embeddings(["a", "b", "c", "d"], rng.standard_normal((4, 3)).astype(np.float32))
+    path = tmp_path / "pairs.tsv"
+    path.write_text("a\tb\t1\nc\td\tnan\na\tc\t3\nb\td\tinf\na\td\t2\n", encoding="utf-8")
+    result = evaluate_pairs(embeddings, path)
+    assert (result.pairs, result.skipped_lines) == (3, 2)
+    cosines = [embeddings.similarity(x, y) for x, y in (("a", "b"), ("a", "c"), ("a", "d"))]
+    assert result.spearman == pytest.approx(spearman([1, 3, 2], cosines), abs=1e-12)
+    empty = Embeddings([], np.zeros((0, 3), dtype=np.float32))
+    for evaluate in (evaluate_pairs, evaluate_analogies):
+        with pytest.raises(W2VError, match="no vectors to evaluate"):
+            evaluate(empty, path)
+
+
 def test_constant_scores_give_nan_and_json_null(tmp_path):
     """Equal human scores make the correlations undefined: NaN in the result, null (not the
     non-standard NaN token) in to_dict, so strict JSON parsers accept the output."""

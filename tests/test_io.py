@@ -1,5 +1,6 @@
 """Atomic writes and the word2vec text and binary formats (w2v_np.io)."""
 import os
+import re
 import struct
 import tracemalloc
 
@@ -117,6 +118,23 @@ def test_format_detection(tmp_path, binary, dim):
     tokens, read_vectors = read_word2vec(path)
     assert tokens == ["w", "x", "y", "z"]
     _assert_same_bits(read_vectors, vectors)
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"2 3\na 1,5 0.5 0.5\nb 0.5 0.5 0.5\n", ":2: non-numeric value '1,5'"),   # reads as 2 binary rows
+    (b"1 3\na 1,5 2 3\n", ":2: non-numeric value '1,5'"),
+    (b"2 3\na 0.5 0.5 0.5 0.5\nb 0.5 0.5 0.5\n", ":2: expected a token and 3 values, got 5 fields"),
+    (b"2 2\ncaf\xe9 1 2\nb 3 4\n", ":2: not valid utf-8 text"),
+    (b"1 2\na 1\n", "header promises 1 x 2 text vectors"),
+])
+def test_detection_reports_damaged_text_as_text(tmp_path, content, problem):
+    """A text file whose first row is damaged is not taken for binary, even when its bytes
+    happen to add up to binary rows: the "float32 values" would be text bytes, so the text
+    reader's error names the real problem."""
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(content)
+    with pytest.raises(W2VError, match=re.escape(problem)):
+        read_word2vec(path)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])

@@ -9,7 +9,7 @@ Quick use::
     evaluate_pairs(vectors, "wordsim353.tsv").spearman
 """
 from .backend import get_array_module, get_backend
-from .errors import W2VError
+from .errors import UnknownWordError, W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
 from .model import SkipGram
 from .optim import Adam
@@ -19,6 +19,6 @@ from .vocab import Vocab
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "Embeddings", "SkipGram", "TrainConfig", "TrainResult", "Vocab", "W2VError",
+__all__ = ["Adam", "Embeddings", "SkipGram", "TrainConfig", "TrainResult", "UnknownWordError", "Vocab", "W2VError",
            "evaluate_analogies", "evaluate_pairs", "get_array_module", "get_backend", "resume", "train",
            "__version__"]

@@ -4,9 +4,10 @@ A checkpoint holds everything needed to continue a run exactly where it stopped:
 
 ================  ==========================================================
 ``format``        ``"w2v-np checkpoint"`` and :data:`VERSION`
-``meta``          JSON: config, resolved corpus path and sampler, epoch done,
-                  per-epoch metrics, Adam's scalars and step count, the bit
-                  generator states of the data and shuffle streams
+``meta``          JSON: config, the corpus's absolute path and fingerprint,
+                  the sampler that ran, epochs done and their metrics, Adam's
+                  scalars and step count, the bit generator states of the data
+                  and shuffle streams (:data:`META_FIELDS`)
 ``tokens``        uint8: the UTF-8 bytes of the tokens joined by ``\\n``
                   (tokens never hold whitespace; no fixed-width string padding)
 ``counts``        int64 ``(V,)``: corpus counts
@@ -32,6 +33,10 @@ from .io import atomic_write
 FORMAT = "w2v-np checkpoint"
 VERSION = 1
 TABLES = ("center", "context")
+# What a run needs from ``meta`` to continue, with the JSON type of each entry.
+META_FIELDS = {"config": dict, "epoch": int, "epochs": list, "resumed_at": list, "sampler": str,
+               "corpus_path": str, "corpus_fingerprint": str, "rng": dict, "adam": dict}
+ADAM_FIELDS = {"lr": (int, float), "betas": list, "eps": (int, float), "step": int}
 
 
 @dataclass
@@ -102,9 +107,17 @@ def load_checkpoint(path):
         consistent = (len(shape) == 2 and counts.shape == (len(tokens),) == shape[:1]
                       and all(a.shape == shape for a in (*params.values(), *adam_m.values(),
                                                           *adam_v.values()))
-                      and isinstance(meta.get("epoch"), int) and isinstance(meta.get("config"), dict))
+                      and _has_fields(meta, META_FIELDS) and _has_fields(meta["adam"], ADAM_FIELDS)
+                      and meta["epoch"] == len(meta["epochs"]))
     except (KeyError, ValueError, UnicodeDecodeError, AttributeError) as exc:
         raise W2VError(f"{path} is a damaged checkpoint ({type(exc).__name__}: {exc})") from None
     if not consistent:
         raise W2VError(f"{path} is a damaged checkpoint (inconsistent shapes or metadata)")
     return Checkpoint(meta, tokens, counts, params, adam_m, adam_v)
+
+
+def _has_fields(record, fields):
+    """Whether the dict ``record`` holds every name of ``fields`` with a value of its type."""
+    return isinstance(record, dict) and all(
+        isinstance(record.get(name), kind) and not isinstance(record.get(name), bool)
+        for name, kind in fields.items())

@@ -6,14 +6,15 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from .backend import BACKENDS
-from .errors import W2VError
+from .errors import UnknownWordError, W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
 from .sampling import RESAMPLE, SAMPLERS
-from .train import DTYPES, TrainConfig, resume, train
+from .train import CHECKPOINT, DTYPES, TrainConfig, resume, train
 
 DEFAULTS = TrainConfig()
 
@@ -106,7 +107,8 @@ def build_parser():
         subparser.add_argument("vectors", metavar="VECTORS",
                                help="word2vec text or binary file (detected), or a training checkpoint.npz")
         subparser.add_argument("--encoding", default="utf-8",
-                               help="encoding of the tokens in a word2vec file (default: utf-8)")
+                               help="encoding of the tokens in a word2vec VECTORS file; evaluation files are read "
+                                    "as utf-8 (default: utf-8)")
 
     similar_parser = commands.add_parser(
         "similar", help="nearest tokens of words by cosine similarity",
@@ -230,12 +232,13 @@ def main(argv=None):
     except W2VError as exc:
         print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
-    except KeyError as exc:       # an unknown word; its message names it
-        print(f"w2v-np: error: {exc.args[0]}", file=sys.stderr)
+    except UnknownWordError as exc:
+        print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        resumable = getattr(args, "out", None) or getattr(args, "resume", None)
-        hint = f"; continue with: w2v-np train --resume {resumable}" if resumable else ""
+        folder = getattr(args, "out", None) or getattr(args, "resume", None)
+        resumable = folder is not None and (Path(folder) / CHECKPOINT).exists()
+        hint = f"; continue with: w2v-np train --resume {folder}" if resumable else ""
         print(f"w2v-np: interrupted{hint}", file=sys.stderr)
         return 130
     return 0

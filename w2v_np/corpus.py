@@ -123,12 +123,14 @@ def default_cache_dir():
     return Path(base) / "w2v-np"
 
 
-def _sha1_of(path):
-    digest = hashlib.sha1()
+def _hash_file(path, digest):
+    """Feed the bytes of ``path`` to ``digest`` (a hashlib object); returns their number."""
+    size = 0
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return size
 
 
 def download_ptb(cache_dir=None, url=PTB_URL, sha1=PTB_SHA1, timeout=60):
@@ -155,7 +157,9 @@ def download_ptb(cache_dir=None, url=PTB_URL, sha1=PTB_SHA1, timeout=60):
                 f"could not download PTB from {url} ({reason}); offline, set {DATA_ENV} to a "
                 f"folder holding ptb.train.txt or pass --corpus PATH/TO/ptb.train.txt"
             ) from None
-        actual = _sha1_of(archive)
+        digest = hashlib.sha1()
+        _hash_file(archive, digest)
+        actual = digest.hexdigest()
         if actual != sha1:
             raise W2VError(f"downloaded {url} has SHA-1 {actual}, expected {sha1}; not using it")
         unpacked = Path(tmp) / "unpacked"
@@ -190,6 +194,16 @@ def find_ptb(cache_dir=None, download=True):
     if not download:
         raise W2VError(f"PTB not found: set {DATA_ENV} to a folder holding ptb.train.txt")
     return download_ptb(cache_dir) / "ptb.train.txt"
+
+
+def file_fingerprint(path):
+    """``"SIZE-HASH"`` of a file's bytes (BLAKE2b, 128 bits): tells whether a corpus changed."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        size = _hash_file(path, digest)
+    except OSError as exc:
+        raise W2VError(f"cannot read {path}: {exc.strerror}") from None
+    return f"{size}-{digest.hexdigest()}"
 
 
 def resolve_corpus(spec):

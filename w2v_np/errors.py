@@ -8,3 +8,18 @@ line and exits with status 2 instead of showing a traceback.
 
 class W2VError(ValueError):
     """Bad input or an impossible request, described in one line."""
+
+
+class UnknownWordError(KeyError):
+    """A word that is not in the vocabulary; the message names it.
+
+    A ``KeyError``, as a dict lookup would raise, but printed as its plain message
+    (``KeyError`` alone shows the quoted repr).
+    """
+
+    def __init__(self, word):
+        super().__init__(f"word {word!r} is not in the vocabulary")
+        self.word = word
+
+    def __str__(self):
+        return self.args[0]

@@ -69,7 +69,8 @@ class PairsResult:
 
     spearman, pearson: correlations over the ``pairs`` pairs used; oov: pairs skipped for a
     word outside the searched vocabulary; oov_ratio: ``100 * oov / (pairs + oov)`` (gensim's
-    percentage); skipped_lines: non-blank, non-comment lines that are not ``a b score``.
+    percentage); skipped_lines: non-blank, non-comment lines that are not ``a b score`` with
+    a finite score.
     """
     spearman: float
     pearson: float
@@ -143,6 +144,8 @@ def _searched_vocab(embeddings, restrict_vocab, case_insensitive):
     vocabulary is sorted by count), and int64 ``(R,)``: for each of those rows, the row its
     folded word maps to, so case variants share one row.
     """
+    if len(embeddings) == 0:
+        raise W2VError("there are no vectors to evaluate (0 tokens)")
     fold = str.upper if case_insensitive else str
     tokens = embeddings.tokens[:embeddings.num_candidates(restrict_vocab)]
     rows = {}
@@ -176,6 +179,8 @@ def evaluate_pairs(embeddings, path, *, delimiter="\t", case_insensitive=True, r
         try:
             first, second, score = line.split(delimiter)
             score = float(score)
+            if not math.isfinite(score):
+                raise ValueError("a human score must be a finite number")
         except ValueError:
             skipped_lines += 1
             continue

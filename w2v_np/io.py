@@ -14,10 +14,14 @@ ASCII-compatible (utf-8, latin-1, ...) because the header, separators and number
 
 Detecting the format (``read_word2vec(path)`` without ``binary``): the file is text when the
 first row after the header is one line that decodes in the encoding and splits into a token
-and exactly ``D`` numbers; otherwise it is binary.  A binary file would pass for text only if
-all ``4 * D`` float bytes of its first row were ASCII digits, signs, dots or spaces spelling
-``D`` numbers (every value a tiny positive float such as 1e-6 with such bytes), which trained
-vectors do not produce; pass ``binary=`` to rule it out.
+and exactly ``D`` numbers.  Otherwise it is read as binary, and accepted as binary only when
+the bytes taken as float32 values include one that no text row holds (outside printable
+ASCII, tab, CR, LF); a file whose "values" are all text bytes is a damaged text file and
+gets the text reader's error (a non-numeric value, a missing field, ...), never vectors
+made of text.  A binary file would pass for text only if all ``4 * D`` float bytes of its
+first row were ASCII digits, signs, dots or spaces spelling ``D`` numbers, or for damaged
+text only if every one of its float bytes were printable; trained vectors produce neither.
+Pass ``binary=`` to rule the guess out.
 """
 import contextlib
 import glob
@@ -144,8 +148,25 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
     path = Path(path)
     data = _read_bytes(path)
     count, dim, start = _parse_header(path, data)
-    if binary is None:
-        binary = count > 0 and not _first_row_is_text(data, start, dim, encoding)
+    if binary is not None or count == 0:
+        return _read_rows(path, data, count, dim, start, bool(binary), encoding)
+    if _first_row_is_text(data, start, dim, encoding):
+        return _read_rows(path, data, count, dim, start, False, encoding)
+    # Binary, or a damaged text file: only real float32 bytes settle it for binary.
+    try:
+        tokens, vectors = _read_rows(path, data, count, dim, start, True, encoding)
+    except W2VError:
+        space = data.find(b" ", start)
+        if space < 0 or _holds_binary_bytes(data[space + 1:space + 1 + 4 * dim]):
+            raise
+    else:
+        if _holds_binary_bytes(vectors.tobytes()):
+            return tokens, vectors
+    return _read_rows(path, data, count, dim, start, False, encoding)   # raises the text error
+
+
+def _read_rows(path, data, count, dim, start, binary, encoding):
+    """Parse the ``count`` rows after the header in one format; see :func:`read_word2vec`."""
     # Smallest possible row: a 1-byte token, then a space and 4 bytes per value (binary)
     # or one separator and one digit per value (text).
     min_row_bytes = 4 * dim + 2 if binary else 2 * dim + 1
@@ -164,6 +185,16 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
         raise W2VError(f"{path}: row {row + 1} ({_shorten(tokens[row])}) holds a non-finite value "
                        f"(nan, inf or beyond float32 range)")
     return tokens, vectors
+
+
+# Bytes a text row's values can consist of: printable ASCII, tab, CR and LF.
+_TEXT_BYTE = np.zeros(256, dtype=bool)
+_TEXT_BYTE[[9, 10, 13, *range(32, 127)]] = True
+
+
+def _holds_binary_bytes(raw):
+    """Whether ``raw`` (bytes) holds a byte no text row has: evidence of float32 values."""
+    return not _TEXT_BYTE[np.frombuffer(raw, dtype=np.uint8)].all()
 
 
 def _check_encoding(encoding):
@@ -237,7 +268,7 @@ def _first_row_is_text(data, start, dim, encoding):
     end = data.find(b"\n", start)
     try:
         fields = data[start:len(data) if end < 0 else end].decode(encoding).split()
-        return len(fields) == dim + 1 and all(_is_number(field) for field in fields[1:])
+        return len(fields) == dim + 1 and all(_parses_as_float(field) for field in fields[1:])
     except UnicodeDecodeError:
         return False
 
@@ -277,7 +308,7 @@ def _read_text_rows(path, data, pos, vectors, encoding):
         try:
             values = [float(field) for field in fields[1:]]
         except ValueError:
-            bad = next(field for field in fields[1:] if not _is_number(field))
+            bad = next(field for field in fields[1:] if not _parses_as_float(field))
             raise W2VError(f"{path}:{line}: non-numeric value {_shorten(bad)}") from None
         with np.errstate(over="ignore"):  # beyond float32 range becomes inf, refused by the caller
             vectors[row] = values
@@ -286,7 +317,7 @@ def _read_text_rows(path, data, pos, vectors, encoding):
     return tokens, pos
 
 
-def _is_number(field):
+def _parses_as_float(field):
     """Whether ``float(field)`` succeeds."""
     try:
         float(field)

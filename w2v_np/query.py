@@ -4,11 +4,9 @@ The semantics follow gensim's ``KeyedVectors`` (``most_similar``, ``most_similar
 ``similarity``, ``doesnt_match``); every computation runs on the module of the vectors
 (NumPy or CuPy) and results come back as Python ``str`` and ``float``.
 """
-import zipfile
-
 from .backend import get_array_module, to_host
 from .checkpoint import load_checkpoint
-from .errors import W2VError
+from .errors import UnknownWordError, W2VError
 from .io import read_word2vec, write_word2vec
 
 ANALOGY_METHODS = ("add", "mul")
@@ -51,6 +49,19 @@ def analogy_scores(candidates, a, b, c, method="add"):
     return shifted(b) * shifted(c) / (shifted(a) + COSMUL_EPSILON)
 
 
+# A .npz checkpoint is a zip archive; a word2vec file starts with digits, never with "PK".
+ZIP_MAGIC = b"PK"
+
+
+def _starts_with(path, magic):
+    """Whether the file ``path`` begins with the bytes ``magic`` (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
 def _as_list(words):
     """A single word or 1-D vector as a one-item list; a sequence as a list; ``None`` as ``[]``."""
     if words is None:
@@ -86,7 +97,7 @@ class Embeddings:
     def load(cls, path, *, binary=None, encoding="utf-8"):
         """Vectors from a word2vec text or binary file (``binary=None``: detected) or from the
         center table of a training checkpoint (``.npz``, recognised by its content)."""
-        if zipfile.is_zipfile(path):
+        if _starts_with(path, ZIP_MAGIC):
             checkpoint = load_checkpoint(path)
             return cls(checkpoint.tokens, checkpoint.params["center"])
         return cls(*read_word2vec(path, binary=binary, encoding=encoding))
@@ -104,7 +115,7 @@ class Embeddings:
     def _row(self, word):
         """Row of ``word``; ``KeyError`` naming the word when it is unknown."""
         if word not in self.index:
-            raise KeyError(f"word {word!r} is not in the vocabulary")
+            raise UnknownWordError(word)
         return self.index[word]
 
     def vector(self, word):
@@ -154,7 +165,9 @@ class Embeddings:
             is smaller); with ``topn=None`` the cosines as a float ``(R,)`` array of the
             vectors' module, input words included.
         Raises:
-            KeyError naming an unknown word; W2VError when there is no word at all.
+            KeyError (:class:`~w2v_np.errors.UnknownWordError`) naming an unknown word;
+            W2VError when there is no word at all or the query vector is zero (the words
+            cancel out, or all have zero vectors, like an untrained ``<unk>``).
         """
         xp = get_array_module(self.unit)
         positive, negative = _as_list(positive), _as_list(negative)
@@ -165,6 +178,8 @@ class Embeddings:
                           for w in words])                                  # (k, D)
         signs = xp.asarray([1] * len(positive) + [-1] * len(negative), dtype=self.unit.dtype)
         query = normalize_rows((signs[:, None] * terms).sum(axis=0))        # (D,)
+        if not bool(xp.any(query)):
+            raise W2VError("the query vector is zero: the words cancel out or have zero vectors")
         cosine = self.unit[:self.num_candidates(restrict_vocab)] @ query    # (R,)
         if topn is None:
             return cosine

@@ -13,7 +13,7 @@ import numpy as np
 
 from .backend import get_array_module, get_backend, to_device, to_host
 from .checkpoint import load_checkpoint, save_checkpoint
-from .corpus import read_corpus, resolve_corpus
+from .corpus import file_fingerprint, read_corpus, resolve_corpus
 from .errors import W2VError
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
 from .model import SkipGram
@@ -200,14 +200,15 @@ def resume(out_dir, *, epochs=None, backend=None, probes=None, quiet=False, log=
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
     of epochs and ``backend`` may move the run to another array backend.  The corpus is
-    read again and must give the checkpoint's vocabulary.  With ``resample="once"``
+    read again and must be the same file, byte for byte (size and BLAKE2 hash).  With ``resample="once"``
     (and the same backend) the resumed run ends with exactly the vectors of an
     uninterrupted one: the examples are rebuilt from the seed and the tables, Adam's
     state and the random streams are restored bit for bit.
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
-        raise W2VError(f"no checkpoint in {out_dir}: there is no such folder")
+        raise W2VError(f"no checkpoint in {out_dir}: "
+                       f"{'it is not a folder' if out_dir.exists() else 'there is no such folder'}")
     if not (out_dir / CHECKPOINT).exists():
         raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
                        f"(start it again with --out {out_dir})")
@@ -313,16 +314,24 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
                 "resumed_at": resumed_at}
 
     def save_progress():
-        meta = dict(metrics(), epoch=len(epochs), corpus_path=os.fspath(resolve_corpus(config.corpus)),
-                    rng={name: rng.bit_generator.state for name, rng in streams.items()})
-        save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
-                        params=model.params, optimizer=optimizer)
+        # The checkpoint goes last: once it exists, metrics.json and loss.png cover its epochs.
         if epochs:
             _write_metrics(metrics(), out_dir)
             plot_loss(epochs, out_dir / "loss.png")
+        meta = dict(metrics(), epoch=len(epochs), corpus_path=os.fspath(corpus_path),
+                    corpus_fingerprint=fingerprint,
+                    rng={name: rng.bit_generator.state for name, rng in streams.items()})
+        save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
+                        params=model.params, optimizer=optimizer)
 
-    if out_dir is not None and checkpoint is None:
-        save_progress()
+    if out_dir is not None:
+        corpus_path = resolve_corpus(config.corpus).resolve()
+        fingerprint = file_fingerprint(corpus_path)
+        if checkpoint is None:
+            save_progress()
+        elif fingerprint != checkpoint.meta["corpus_fingerprint"]:
+            raise W2VError(f"the corpus {corpus_path} has changed since the checkpoint (its size or "
+                           f"content differs); cannot resume")
     for epoch in range(len(epochs) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
         bar = Progress(examples.num_batches(config.batch_size), f"epoch {epoch}/{config.epochs}",
@@ -338,7 +347,7 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
 
     result = TrainResult(vocab, model, optimizer, metrics())
     if out_dir is not None:
-        save_outputs(result, out_dir)
+        write_word2vec(out_dir / "vectors.txt", vocab.idx_to_token, model.center)
         say(f"wrote {out_dir}/metrics.json, vectors.txt and {CHECKPOINT}")
     embeddings = result.embeddings()
     for word in probes:
@@ -362,19 +371,14 @@ def _restore(checkpoint, vocab, model, optimizer, streams):
     adam = checkpoint.meta["adam"]
     optimizer.load_state_dict(dict(adam, m={k: to_device(a, xp) for k, a in checkpoint.adam_m.items()},
                                    v={k: to_device(a, xp) for k, a in checkpoint.adam_v.items()}))
-    for name, rng in streams.items():
-        rng.bit_generator.state = checkpoint.meta["rng"][name]
+    try:
+        for name, rng in streams.items():
+            rng.bit_generator.state = checkpoint.meta["rng"][name]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise W2VError(f"the checkpoint's random state is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _write_metrics(metrics, out_dir):
     with atomic_write(Path(out_dir) / "metrics.json") as out:
         json.dump(metrics, out, indent=2)
         out.write("\n")
-
-
-def save_outputs(result, out_dir):
-    """Write ``metrics.json``, ``vectors.txt`` and, with matplotlib, ``loss.png`` atomically."""
-    out_dir = Path(out_dir)
-    _write_metrics(result.metrics, out_dir)
-    write_word2vec(out_dir / "vectors.txt", result.vocab.idx_to_token, result.model.center)
-    plot_loss(result.metrics["epochs"], out_dir / "loss.png")

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from .errors import W2VError
+from .errors import UnknownWordError, W2VError
 
 UNK = "<unk>"
 
@@ -73,7 +73,7 @@ class Vocab:
         try:
             return self.token_to_idx[token]
         except KeyError:
-            raise KeyError(f"word {token!r} is not in the vocabulary") from None
+            raise UnknownWordError(token) from None
 
     def to_tokens(self, indices):
         """Tokens of an iterable of indices."""
