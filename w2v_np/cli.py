@@ -102,7 +102,6 @@ def build_parser():
              "when the vocabulary has it)")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
 
-
     def add_vectors(subparser):
         subparser.add_argument("vectors", metavar="VECTORS",
                                help="word2vec text or binary file (detected), or a training checkpoint.npz")
@@ -160,6 +159,7 @@ def build_parser():
     return parser
 
 
+# The settings --resume may change; the others come from the checkpoint.
 RESUMABLE = ("epochs", "backend")
 
 
@@ -172,8 +172,9 @@ def _train(args):
     fixed = sorted(set(settings) - set(RESUMABLE))
     if fixed:
         flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
+        allowed = " and ".join("--" + name for name in RESUMABLE)
         raise W2VError(f"--resume continues a run with the settings of its checkpoint; {flags} "
-                       f"cannot be changed (only --epochs and --backend)")
+                       f"cannot be changed (only {allowed})")
     resume(args.resume, epochs=args.epochs, backend=args.backend, probes=args.probe, quiet=args.quiet)
 
 
@@ -229,10 +230,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
-    except W2VError as exc:
-        print(f"w2v-np: error: {exc}", file=sys.stderr)
-        return 2
-    except UnknownWordError as exc:
+    except (W2VError, UnknownWordError) as exc:
         print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
