@@ -1,0 +1,248 @@
+"""One command, several engines, one corpus: w2v-np against the seed's PyTorch code and gensim.
+
+Usage: python bench/compare.py [--corpus ptb|FILE] [--engines ...] [--epochs 5] [--repeats 3]
+                               [--threads 2] [--pairs FILE] [--analogies FILE] [--name NAME]
+
+Engines (``--engines``, default: every one available here):
+
+- ``w2v-np:numba``, ``w2v-np:numpy``: ``w2v-np train`` with the Numba or NumPy data
+  pipeline on the NumPy backend; ``w2v-np:cupy``: the CuPy backend (with a GPU);
+- ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
+- ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings.
+
+An engine whose package (or GPU) is missing is skipped with a note.  Every run is a fresh
+process, so the figures include start-up and each has its own peak memory (``ru_maxrss``
+of the child).  Round 0 runs every engine once untimed (JIT caches, file cache); then
+``--repeats`` rounds run the engines interleaved, with seed = round number, and the table
+shows medians over rounds.  Units:
+
+- end-to-end seconds: process start to exit, reading the corpus and writing vectors included;
+- preparation seconds: as each engine reports it (w2v-np and torch: file to batches ready;
+  gensim: ``build_vocab``);
+- centers/s: centers (subsampled corpus positions) trained per second of epoch time;
+  for gensim its "effective words", the same count;
+- corpus words/s: corpus tokens x epochs / training seconds;
+- loss: the last epoch's mean loss where the engine defines it (not gensim);
+- quality: WordSim-353 Spearman and analogy accuracy of the center vectors, computed
+  here with ``w2v_np.evaluate`` (gensim's semantics) for every engine alike.
+
+Writes ``bench/results/NAME.json``, ``NAME_quality.png`` (quality against end-to-end
+time, one point per run) and ``NAME_throughput.png``, and appends a table to RESULTS.md.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import RESULTS_DIR, median, save
+
+from w2v_np import Embeddings, evaluate_analogies, evaluate_pairs
+from w2v_np.corpus import read_corpus, resolve_corpus
+
+BENCH = Path(__file__).resolve().parent
+EVAL_DIR = Path(os.environ.get("W2V_NP_DATA", "."), "..", "eval").resolve()
+ENGINES = ("w2v-np:numba", "w2v-np:numpy", "w2v-np:cupy", "torch:cpu", "torch:cuda", "gensim")
+
+
+def _gpu_visible(module):
+    """Whether ``module`` (cupy or torch) sees a CUDA device, asked in a throw-away process."""
+    probe = {"cupy": "import cupy; assert cupy.cuda.runtime.getDeviceCount() > 0",
+             "torch": "import torch; assert torch.cuda.is_available()"}[module]
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
+
+
+def unavailable(engine):
+    """Why ``engine`` cannot run here, or None when it can."""
+    needs = {"w2v-np:numba": "numba", "w2v-np:cupy": "cupy", "torch:cpu": "torch", "torch:cuda": "torch",
+             "gensim": "gensim"}.get(engine)
+    if needs and importlib.util.find_spec(needs) is None:
+        return f"{needs} is not installed"
+    if engine.endswith(("cupy", "cuda")) and not _gpu_visible(needs):
+        return "no GPU visible"
+    return None
+
+
+def command(engine, corpus, epochs, threads, seed, folder):
+    """The command line of one run; its results land in ``folder``."""
+    if engine.startswith("w2v-np"):
+        path = engine.split(":")[1]
+        return [sys.executable, "-m", "w2v_np", "train", "--corpus", str(corpus), "--out", str(folder / "run"),
+                "--epochs", str(epochs), "--seed", str(seed), "--quiet",
+                "--sampler", "numpy" if path == "numpy" else "numba",
+                "--backend", "cupy" if path == "cupy" else "numpy"]
+    common_flags = ["--corpus", str(corpus), "--epochs", str(epochs), "--seed", str(seed),
+                    "--json", str(folder / "result.json"), "--vectors", str(folder / "vectors.txt")]
+    if engine.startswith("torch"):
+        return [sys.executable, str(BENCH / "torch_reference.py"), "--device", engine.split(":")[1],
+                "--threads", str(threads), *common_flags]
+    return [sys.executable, str(BENCH / "gensim_reference.py"), "--workers", str(threads), *common_flags]
+
+
+def run_once(engine, corpus, epochs, threads, seed, env):
+    """Run one engine in a child process; returns its figures (times, memory, loss, vectors path)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"compare-{engine.replace(':', '-')}-"))
+    start = time.perf_counter()
+    # cwd is the run's folder, so `python -m w2v_np` imports the installed package, not ./w2v_np.
+    # stderr goes to a file: a pipe nobody reads while waiting could fill up and block the child.
+    with open(folder / "stderr.txt", "wb") as errors:
+        child = subprocess.Popen(command(engine, corpus, epochs, threads, seed, folder), env=env, cwd=folder,
+                                 stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)    # usage: this child's own peak memory
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        last = (folder / "stderr.txt").read_text(errors="replace").strip().splitlines()[-1:]
+        raise SystemExit(f"{engine} failed with status {child.returncode}: {last}")
+    if engine.startswith("w2v-np"):
+        metrics = json.loads((folder / "run" / "metrics.json").read_text())
+        report = {"prep_seconds": metrics["prep_seconds"], "epochs": metrics["epochs"],
+                  "num_centers": metrics["num_centers"], "vectors": str(folder / "run" / "vectors.txt")}
+    else:
+        report = json.loads((folder / "result.json").read_text())
+        report["num_centers"] = report.get("num_centers") or report.get("effective_words_per_epoch")
+    epoch_seconds = [e["seconds"] for e in report["epochs"]]
+    return {"engine": engine, "seed": seed, "wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "prep_seconds": report["prep_seconds"], "epoch_seconds": epoch_seconds,
+            "train_seconds": sum(epoch_seconds), "num_centers": report["num_centers"],
+            "last_loss": report["epochs"][-1].get("loss"), "vectors": report["vectors"], "folder": folder}
+
+
+def quality(vectors, pairs, analogies):
+    """WordSim Spearman and analogy accuracy of a vectors file (None for a missing file)."""
+    embeddings = Embeddings.load(vectors)
+    return {"spearman": evaluate_pairs(embeddings, pairs).spearman if pairs else None,
+            "analogy_accuracy": evaluate_analogies(embeddings, analogies).accuracy if analogies else None}
+
+
+def summarise(runs, corpus_words, epochs):
+    """Medians over the timed rounds of one engine."""
+    def med(key):
+        values = [r[key] for r in runs if r[key] is not None]
+        return median(values) if values else None
+    per_epoch = median([s for r in runs for s in r["epoch_seconds"]])
+    centers = runs[0]["num_centers"]
+    return {"wall_seconds": med("wall_seconds"), "prep_seconds": med("prep_seconds"),
+            "epoch_seconds": per_epoch, "centers_per_second": centers / per_epoch if centers else None,
+            "corpus_words_per_second": corpus_words * epochs / med("train_seconds"),
+            "peak_rss_mb": med("peak_rss_mb"), "last_loss": med("last_loss"), "spearman": med("spearman"),
+            "analogy_accuracy": med("analogy_accuracy"), "runs": len(runs)}
+
+
+def _number(value, digits):
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def table(summary):
+    lines = ["| engine | end-to-end s | prep s | s / epoch | centers/s | corpus words/s | peak MB | "
+             "last loss | WordSim ρ | analogies |", "| --- " * 10 + "|"]
+    for engine, row in summary.items():
+        lines.append(f"| {engine} | {_number(row['wall_seconds'], 2)} | {_number(row['prep_seconds'], 2)} | "
+                     f"{_number(row['epoch_seconds'], 2)} | {_number(row['centers_per_second'], 0)} | "
+                     f"{_number(row['corpus_words_per_second'], 0)} | {_number(row['peak_rss_mb'], 0)} | "
+                     f"{_number(row['last_loss'], 4)} | {_number(row['spearman'], 3)} | "
+                     f"{_number(row['analogy_accuracy'], 4)} |")
+    return lines
+
+
+def draw(name, runs, summary):
+    """Quality against end-to-end time (one point per run) and throughput bars, as PNGs."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        print("matplotlib is not installed: no plots")
+        return
+    figure = Figure(figsize=(6, 4))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for index, engine in enumerate(summary):
+        points = [(r["wall_seconds"], r["spearman"]) for r in runs
+                  if r["engine"] == engine and r["spearman"] is not None]
+        if points:
+            axes.scatter(*zip(*points), label=engine, color=f"C{index}")
+    axes.set_xscale("log")
+    axes.set_xlabel("end-to-end seconds (log scale)")
+    axes.set_ylabel("WordSim-353 Spearman")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(RESULTS_DIR / f"{name}_quality.png", dpi=110)
+
+    figure = Figure(figsize=(6, 0.5 + 0.45 * len(summary)))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    engines = list(summary)
+    axes.barh(engines, [summary[e]["corpus_words_per_second"] for e in engines],
+              color=[f"C{i}" for i in range(len(engines))])
+    axes.invert_yaxis()
+    axes.set_xlabel("corpus words per second of training (median)")
+    axes.grid(alpha=0.3, axis="x")
+    figure.tight_layout()
+    figure.savefig(RESULTS_DIR / f"{name}_throughput.png", dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="ptb", help="'ptb' or a text file (one sentence per line)")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up round")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads, gensim workers")
+    parser.add_argument("--pairs", type=Path, default=EVAL_DIR / "wordsim353.tsv")
+    parser.add_argument("--analogies", type=Path, default=EVAL_DIR / "questions-words.txt")
+    parser.add_argument("--name", default="compare_ptb", help="name of the results (JSON, PNGs, RESULTS.md)")
+    parser.add_argument("--no-save", action="store_true", help="only print")
+    args = parser.parse_args()
+
+    corpus = resolve_corpus(args.corpus).resolve()
+    corpus_words = int(read_corpus(corpus).counts.sum())
+    pairs = args.pairs if args.pairs and args.pairs.is_file() else None
+    analogies = args.analogies if args.analogies and args.analogies.is_file() else None
+    engines, skipped = [], {}
+    for engine in args.engines:
+        why = unavailable(engine)
+        if why:
+            skipped[engine] = why
+            print(f"skipping {engine}: {why}")
+        else:
+            engines.append(engine)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), NUMBA_NUM_THREADS=str(args.threads))
+
+    runs = []
+    for round_number in range(args.repeats + 1):
+        for engine in engines:
+            run = run_once(engine, corpus, args.epochs, args.threads, round_number, env)
+            run.update(quality(run.pop("vectors"), pairs, analogies))
+            shutil.rmtree(run.pop("folder"))
+            state = "warm-up" if round_number == 0 else f"round {round_number}"
+            print(f"{state} {engine}: {run['wall_seconds']:.2f} s end to end, {run['train_seconds']:.2f} s "
+                  f"training, {run['peak_rss_mb']:.0f} MB, Spearman {_number(run['spearman'], 3)}", flush=True)
+            if round_number > 0:
+                runs.append(run)
+    summary = {engine: summarise([r for r in runs if r["engine"] == engine], corpus_words, args.epochs)
+               for engine in engines}
+    lines = table(summary)
+    print("\n".join(lines))
+    if args.no_save:
+        return
+    RESULTS_DIR.mkdir(exist_ok=True)
+    draw(args.name, runs, summary)
+    notes = [f"Corpus {corpus.name} ({corpus_words:,} words), {args.epochs} epochs, {args.threads} threads; "
+             f"median of {args.repeats} interleaved rounds after a warm-up round, seeds 1..{args.repeats}. "
+             f"Quality: Spearman on {pairs.name if pairs else '-'}, accuracy on "
+             f"{analogies.name if analogies else '-'} (w2v_np.evaluate). Plots: results/{args.name}_quality.png, "
+             f"results/{args.name}_throughput.png."]
+    notes += [f"Skipped {engine}: {why}." for engine, why in skipped.items()]
+    save(args.name, {"corpus": str(corpus), "corpus_words": corpus_words, "epochs": args.epochs,
+                     "threads": args.threads, "repeats": args.repeats, "skipped": skipped, "summary": summary,
+                     "runs": runs}, notes + [""] + lines)
+
+
+if __name__ == "__main__":
+    main()
