@@ -105,7 +105,8 @@ def run_once(engine, corpus, epochs, threads, seed, env):
                   "num_centers": metrics["num_centers"], "vectors": str(folder / "run" / "vectors.txt")}
     else:
         report = json.loads((folder / "result.json").read_text())
-        report["num_centers"] = report.get("num_centers") or report.get("effective_words_per_epoch")
+        if "effective_words" in report:     # gensim: centers trained, summed over the epochs
+            report["num_centers"] = report["effective_words"] / len(report["epochs"])
     epoch_seconds = [e["seconds"] for e in report["epochs"]]
     return {"engine": engine, "seed": seed, "wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
             "prep_seconds": report["prep_seconds"], "epoch_seconds": epoch_seconds,
