@@ -8,7 +8,8 @@ Engines (``--engines``, default: every one available here):
 - ``w2v-np:numba``, ``w2v-np:numpy``: ``w2v-np train`` with the Numba or NumPy data
   pipeline on the NumPy backend; ``w2v-np:cupy``: the CuPy backend (with a GPU);
 - ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
-- ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings.
+- ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings,
+  trained from the sentences in memory (its faster mode; ``--gensim-stream`` re-reads the file).
 
 An engine whose package (or GPU) is missing is skipped with a note.  Every run is a fresh
 process, so the figures include start-up and each has its own peak memory (``ru_maxrss``
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from common import RESULTS_DIR, median, save
@@ -68,30 +70,48 @@ def unavailable(engine):
     return None
 
 
-def command(engine, corpus, epochs, threads, seed, folder):
+@dataclass
+class Settings:
+    """What every run of a comparison shares; ``dim`` and ``min_count`` default to the seed's.
+
+    ``resample`` is w2v-np's (``epoch`` streams: memory independent of the epochs and of
+    ``--negative``); ``gensim_stream`` makes gensim re-read the file every epoch instead of
+    training from the sentences held in memory (its faster mode).
+    """
+    epochs: int = 5
+    threads: int = os.cpu_count()
+    dim: int = 100
+    min_count: int = 10
+    resample: str = "once"
+    gensim_stream: bool = False
+
+
+def command(engine, corpus, seed, folder, settings):
     """The command line of one run; its results land in ``folder``."""
+    shared = ["--corpus", str(corpus), "--epochs", str(settings.epochs), "--seed", str(seed),
+              "--dim", str(settings.dim)]
     if engine.startswith("w2v-np"):
         path = engine.split(":")[1]
-        return [sys.executable, "-m", "w2v_np", "train", "--corpus", str(corpus), "--out", str(folder / "run"),
-                "--epochs", str(epochs), "--seed", str(seed), "--quiet",
+        return [sys.executable, "-m", "w2v_np", "train", *shared, "--out", str(folder / "run"), "--quiet",
+                "--min-count", str(settings.min_count), "--resample", settings.resample,
                 "--sampler", "numpy" if path == "numpy" else "numba",
                 "--backend", "cupy" if path == "cupy" else "numpy"]
-    common_flags = ["--corpus", str(corpus), "--epochs", str(epochs), "--seed", str(seed),
-                    "--json", str(folder / "result.json"), "--vectors", str(folder / "vectors.txt")]
+    shared += ["--json", str(folder / "result.json"), "--vectors", str(folder / "vectors.txt")]
     if engine.startswith("torch"):
         return [sys.executable, str(BENCH / "torch_reference.py"), "--device", engine.split(":")[1],
-                "--threads", str(threads), *common_flags]
-    return [sys.executable, str(BENCH / "gensim_reference.py"), "--workers", str(threads), *common_flags]
+                "--threads", str(settings.threads), *shared]
+    return [sys.executable, str(BENCH / "gensim_reference.py"), "--workers", str(settings.threads), *shared,
+            "--min-count", str(settings.min_count), *([] if settings.gensim_stream else ["--in-memory"])]
 
 
-def run_once(engine, corpus, epochs, threads, seed, env):
+def run_once(engine, corpus, seed, settings, env):
     """Run one engine in a child process; returns its figures (times, memory, loss, vectors path)."""
     folder = Path(tempfile.mkdtemp(prefix=f"compare-{engine.replace(':', '-')}-"))
     start = time.perf_counter()
     # cwd is the run's folder, so `python -m w2v_np` imports the installed package, not ./w2v_np.
     # stderr goes to a file: a pipe nobody reads while waiting could fill up and block the child.
     with open(folder / "stderr.txt", "wb") as errors:
-        child = subprocess.Popen(command(engine, corpus, epochs, threads, seed, folder), env=env, cwd=folder,
+        child = subprocess.Popen(command(engine, corpus, seed, folder, settings), env=env, cwd=folder,
                                  stdout=subprocess.DEVNULL, stderr=errors)
         _, status, usage = os.wait4(child.pid, 0)    # usage: this child's own peak memory
     wall = time.perf_counter() - start
@@ -198,6 +218,9 @@ def main():
     parser.add_argument("--pairs", type=Path, default=EVAL_DIR / "wordsim353.tsv")
     parser.add_argument("--analogies", type=Path, default=EVAL_DIR / "questions-words.txt")
     parser.add_argument("--name", default="compare_ptb", help="name of the results (JSON, PNGs, RESULTS.md)")
+    parser.add_argument("--gensim-stream", action="store_true",
+                        help="gensim re-reads the file every epoch instead of training from a list of "
+                             "sentences in memory (its faster mode, the default here)")
     parser.add_argument("--no-save", action="store_true", help="only print")
     args = parser.parse_args()
 
@@ -214,11 +237,12 @@ def main():
         else:
             engines.append(engine)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), NUMBA_NUM_THREADS=str(args.threads))
+    settings = Settings(epochs=args.epochs, threads=args.threads, gensim_stream=args.gensim_stream)
 
     runs = []
     for round_number in range(args.repeats + 1):
         for engine in engines:
-            run = run_once(engine, corpus, args.epochs, args.threads, round_number, env)
+            run = run_once(engine, corpus, round_number, settings, env)
             run.update(quality(run.pop("vectors"), pairs, analogies))
             shutil.rmtree(run.pop("folder"))
             state = "warm-up" if round_number == 0 else f"round {round_number}"

@@ -1,7 +1,7 @@
 """A gensim reference run: skip-gram with negative sampling, the seed chapter's settings.
 
 Usage: W2V_NP_DATA=/path/to/ptb python bench/gensim_reference.py [--corpus PATH] [--epochs 5]
-           [--workers 2] [--dim 100] [--seed 0] [--in-memory] [--json OUT] [--vectors OUT]
+           [--workers 2] [--dim 100] [--min-count 10] [--seed 0] [--in-memory] [--json OUT] [--vectors OUT]
 
 Trains gensim's ``Word2Vec`` (C kernels, ``workers`` threads) with the hyper-parameters of
 the seed chapter where gensim has them: ``sg=1, hs=0, window=5, negative=5, min_count=10,
@@ -51,7 +51,7 @@ from w2v_np.corpus import DATA_ENV, find_ptb
 from w2v_np.io import write_word2vec
 
 UNK = "<unk>"
-CONFIG = {"sg": 1, "hs": 0, "window": 5, "negative": 5, "min_count": 10, "sample": 1e-4}
+CONFIG = {"sg": 1, "hs": 0, "window": 5, "negative": 5, "sample": 1e-4}
 
 
 class Sentences:
@@ -104,7 +104,8 @@ def run(args):
     """Train once; return the JSON payload and the model."""
     timer = EpochTimer()
     streamed = Sentences(args.corpus)
-    config = dict(CONFIG, vector_size=args.dim, seed=args.seed, workers=args.workers, epochs=args.epochs)
+    config = dict(CONFIG, min_count=args.min_count, vector_size=args.dim, seed=args.seed, workers=args.workers,
+                  epochs=args.epochs)
     model = Word2Vec(**config)
 
     start = time.perf_counter()
@@ -146,6 +147,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--min-count", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--in-memory", action="store_true",
                         help="keep the sentences as a list of lists instead of streaming the file "

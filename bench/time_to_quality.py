@@ -16,7 +16,7 @@ import os
 import shutil
 
 from common import RESULTS_DIR, median, save
-from compare import ENGINES, EVAL_DIR, quality, run_once, unavailable
+from compare import ENGINES, EVAL_DIR, Settings, quality, run_once, unavailable
 
 from w2v_np.corpus import resolve_corpus
 
@@ -27,7 +27,7 @@ def curve(engine, corpus, epoch_counts, seeds, threads, pairs, env):
     for epochs in epoch_counts:
         runs = []
         for seed in seeds:
-            run = run_once(engine, corpus, epochs, threads, seed, env)
+            run = run_once(engine, corpus, seed, Settings(epochs=epochs, threads=threads), env)
             run.update(quality(run.pop("vectors"), pairs, None))
             shutil.rmtree(run.pop("folder"))
             runs.append(run)
@@ -92,7 +92,7 @@ def main():
             skipped[engine] = why
             print(f"skipping {engine}: {why}")
             continue
-        run_once(engine, corpus, 1, args.threads, 0, env)      # warm-up: JIT caches, file cache
+        run_once(engine, corpus, 0, Settings(epochs=1, threads=args.threads), env)   # warm-up: JIT, file cache
         curves[engine] = curve(engine, corpus, args.epochs, args.seeds, args.threads, args.pairs, env)
 
     header = "| engine | " + " | ".join(f"to ρ ≥ {t:.2f}" for t in args.targets) + " | best ρ (time, epochs) |"

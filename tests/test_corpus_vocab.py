@@ -316,6 +316,29 @@ def test_read_corpus_errors_and_empty(tmp_path, use_kernels):
     with pytest.raises(W2VError, match="not valid utf-8"):
         read_corpus(latin, use_kernels=use_kernels)
     assert read_corpus(latin, encoding="latin-1", use_kernels=use_kernels).types == ["café", "au", "lait"]
+    wide = tmp_path / "wide.txt"
+    wide.write_text("a b\nc a\n", encoding="utf-16")     # no byte-level line breaks: read whole
+    corpus = read_corpus(wide, encoding="utf-16", use_kernels=use_kernels, chunk_bytes=2)
+    assert corpus.types == ["a", "b", "c"] and corpus.offsets.tolist() == [0, 2, 4, 4]
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
+@pytest.mark.parametrize("chunk_bytes", [1, 3, 8, 64, 1 << 26])
+def test_read_corpus_in_pieces_equals_whole_text(tmp_path, use_kernels, chunk_bytes):
+    """Reading in pieces of any size (1 byte: every line its own piece, cut mid-character
+    while reading) gives exactly the lines, types, counts and ids of the whole text, and an
+    undecodable byte is reported at its offset in the file, not in the piece."""
+    for number, text in enumerate(TRICKY_TEXTS):
+        path = tmp_path / f"text{number}.txt"
+        path.write_bytes(text.encode("utf-8"))
+        if not text.split():
+            continue
+        assert_matches_sentences(read_corpus(path, use_kernels=use_kernels, chunk_bytes=chunk_bytes),
+                                 [line.split() for line in text.split("\n")])
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"good line\nsecond good line\nbad \xff here\n")
+    with pytest.raises(W2VError, match="undecodable byte at offset 31$"):
+        read_corpus(bad, use_kernels=use_kernels, chunk_bytes=chunk_bytes)
 
 
 def test_vocab_from_counts_equals_build():

@@ -88,21 +88,90 @@ def tokenize(text, use_kernels=False):
 _UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
-def read_corpus(path, encoding="utf-8", use_kernels=False):
-    """Read a text file (see :func:`read_sentences`) and :func:`tokenize` it."""
-    corpus = tokenize(_read_text(path, encoding), use_kernels)
-    if corpus.type_ids.shape[0] == 0:
+# Text is read and tokenised in pieces of about this size, so a large corpus is never
+# held in memory as text: only its token ids grow with it.
+CHUNK_BYTES = 64 << 20
+
+
+def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYTES):
+    """Read a text file (see :func:`read_sentences`) and :func:`tokenize` it -> :class:`TokenizedCorpus`.
+
+    The file is read in pieces of about ``chunk_bytes`` that end at a line break; each is
+    tokenised and its types merged into the corpus's, in first-seen order.  The result is
+    the same as tokenising the whole text at once, but memory holds one piece of text at a
+    time besides the int32 token ids (twice those, briefly, when the pieces are joined).
+    """
+    types = {}
+    intern = types.setdefault
+    pieces, lengths = [], [np.zeros(1, dtype=np.int64)]
+    for text in _read_pieces(path, encoding, chunk_bytes):
+        piece = tokenize(text, use_kernels)
+        # len(types) is read before setdefault inserts, so a new type gets the next id.
+        to_corpus = np.fromiter((intern(token, len(types)) for token in piece.types), dtype=np.int32,
+                                count=len(piece.types))
+        pieces.append(to_corpus[piece.type_ids])
+        lengths.append(np.diff(piece.offsets))
+    type_ids = np.concatenate(pieces)
+    if type_ids.shape[0] == 0:
         raise W2VError(f"corpus {path} is empty: it holds no tokens")
-    return corpus
+    offsets = np.cumsum(np.concatenate(lengths))
+    counts = np.bincount(type_ids, minlength=len(types)).astype(np.int64)
+    return TokenizedCorpus(list(types), counts, type_ids, offsets)
 
 
-def _read_text(path, encoding):
-    """The decoded text of a corpus file; :class:`W2VError` when that fails."""
+def _read_pieces(path, encoding, chunk_bytes):
+    """Yield the decoded text of ``path`` in pieces that split it at line breaks.
+
+    Each break between two pieces is dropped (piece 1 ends before it, piece 2 starts after
+    it), so splitting the pieces into lines gives exactly the lines of the whole text.
+    Encodings that do not write a line break as the byte ``\\n`` (UTF-16, ...) come in one
+    piece.  :class:`W2VError` for a missing, unreadable or undecodable file.
+    """
+    path = _corpus_file(path)
+    try:
+        splittable = "\n".encode(encoding) == b"\n"
+    except LookupError:
+        raise W2VError(f"unknown text encoding {encoding!r}") from None
+    if not splittable:
+        yield _read_text(path, encoding)
+        return
+    consumed = 0
+    try:
+        with open(path, "rb") as handle:
+            tail = b""
+            while True:
+                block = handle.read(chunk_bytes)
+                data = tail + block
+                cut = data.rfind(b"\n") if block else len(data)
+                if cut < 0:                       # no line break yet: read on
+                    tail = data
+                    continue
+                piece, tail = data[:cut], data[cut + 1:]
+                try:
+                    yield piece.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    raise W2VError(f"corpus {path} is not valid {encoding}: undecodable byte at offset "
+                                   f"{consumed + exc.start}") from None
+                consumed += cut + 1
+                if not block:
+                    return
+    except OSError as exc:
+        raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
+
+
+def _corpus_file(path):
+    """``path`` as a Path; :class:`W2VError` unless it names an existing file."""
     path = Path(path)
     if not path.exists():
         raise W2VError(f"corpus file not found: {path}")
     if not path.is_file():
         raise W2VError(f"corpus path is not a file: {path}")
+    return path
+
+
+def _read_text(path, encoding):
+    """The decoded text of a corpus file; :class:`W2VError` when that fails."""
+    path = _corpus_file(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
