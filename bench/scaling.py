@@ -1,14 +1,16 @@
 """Scaling curves: time and peak memory against corpus size, vocabulary size and dimension.
 
 Usage: python bench/scaling.py [--tokens 1e6 1e7 1e8] [--vocabs 1e4 1e5 1e6] [--dims 50 100 300]
+                               [--base-tokens 1e7] [--base-vocab 1e5] [--base-dim 100]
                                [--engines w2v-np:numba gensim] [--epochs 1] [--data DIR] [--name NAME]
 
 Three sweeps on synthetic corpora (``bench/synthetic.py``: Zipf vocabulary, planted word
-groups, a ``pairs.tsv`` scoring how well the groups are recovered):
+groups, a ``pairs.tsv`` scoring how well the groups are recovered), each varying one
+quantity around a base point:
 
-- corpus size: every ``--tokens`` value with 100k types and dimension 100;
-- vocabulary size: every ``--vocabs`` value with 10M tokens and dimension 100;
-- dimension: every ``--dims`` value with 10M tokens and 100k types.
+- corpus size: every ``--tokens`` value, with the base vocabulary and dimension;
+- vocabulary size: every ``--vocabs`` value, with the base corpus size and dimension;
+- dimension: every ``--dims`` value, with the base corpus size and vocabulary.
 
 Each point is one fresh process per engine (``compare.run_once``): end-to-end and training
 seconds, corpus words per second of training, the child's peak resident memory, and the
@@ -16,8 +18,9 @@ Spearman of its vectors on the corpus's ``pairs.tsv``.  w2v-np runs with ``--res
 and gensim streams the file (``--gensim-stream``), so neither holds more than the corpus's
 token ids (w2v-np) or its vocabulary (gensim): memory must not grow with the corpus beyond
 that.  ``min_count`` is 5.  Corpora are generated into ``--data`` (kept and reused between
-runs).  Writes ``results/NAME.json``, ``results/NAME.png`` (time and memory per sweep) and
-tables in RESULTS.md.
+runs).  ``results/NAME.json`` is rewritten after every point (long sweeps keep what they
+measured); at the end come ``results/NAME.png`` (time and memory per sweep) and tables in
+RESULTS.md.
 """
 import argparse
 import json
@@ -31,7 +34,6 @@ from common import RESULTS_DIR, save
 from compare import Settings, quality, run_once, unavailable
 
 BENCH = Path(__file__).resolve().parent
-BASE = {"tokens": 10_000_000, "vocab": 100_000, "dim": 100}
 
 
 def corpus(data, tokens, vocab):
@@ -57,9 +59,9 @@ def point(engine, folder, dim, epochs, threads, env):
 
 def sweeps(args):
     """``{sweep name: [(x value, corpus tokens, vocab, dim)]}`` from the command line."""
-    return {"tokens": [(t, t, BASE["vocab"], BASE["dim"]) for t in args.tokens],
-            "vocab": [(v, BASE["tokens"], v, BASE["dim"]) for v in args.vocabs],
-            "dim": [(d, BASE["tokens"], BASE["vocab"], d) for d in args.dims]}
+    return {"tokens": [(t, t, args.base_vocab, args.base_dim) for t in args.tokens],
+            "vocab": [(v, args.base_tokens, v, args.base_dim) for v in args.vocabs],
+            "dim": [(d, args.base_tokens, args.base_vocab, d) for d in args.dims]}
 
 
 def draw(name, results):
@@ -73,6 +75,8 @@ def draw(name, results):
     FigureCanvasAgg(figure)
     labels = {"tokens": "corpus tokens", "vocab": "vocabulary (types)", "dim": "dimension"}
     for column, sweep in enumerate(labels):
+        if not any(results[sweep].values()):
+            continue
         for row, (key, unit) in enumerate((("train_seconds", "training seconds"), ("peak_rss_mb", "peak MB"))):
             axes = figure.add_subplot(2, 3, row * 3 + column + 1)
             for index, (engine, points) in enumerate(results[sweep].items()):
@@ -94,6 +98,9 @@ def main():
     parser.add_argument("--tokens", type=float, nargs="*", default=[1e6, 1e7, 1e8])
     parser.add_argument("--vocabs", type=float, nargs="*", default=[1e4, 1e5, 1e6])
     parser.add_argument("--dims", type=int, nargs="*", default=[50, 100, 300])
+    parser.add_argument("--base-tokens", type=float, default=1e7)
+    parser.add_argument("--base-vocab", type=float, default=1e5)
+    parser.add_argument("--base-dim", type=int, default=100)
     parser.add_argument("--engines", nargs="+", default=["w2v-np:numba", "gensim"])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -102,23 +109,31 @@ def main():
     parser.add_argument("--name", default="scaling")
     args = parser.parse_args()
     args.tokens, args.vocabs = [int(t) for t in args.tokens], [int(v) for v in args.vocabs]
+    args.base_tokens, args.base_vocab = int(args.base_tokens), int(args.base_vocab)
 
     engines = [engine for engine in args.engines if not unavailable(engine)]
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), NUMBA_NUM_THREADS=str(args.threads))
     warm = corpus(args.data, 1_000_000, 10_000)
     for engine in engines:                                  # JIT caches, imports
         run_once(engine, warm / "corpus.txt", 0, Settings(epochs=1, threads=args.threads, min_count=5), env)
-    results, lines = {}, []
+    results, lines, done = {}, [], {}
     for sweep, values in sweeps(args).items():
         results[sweep] = {engine: [] for engine in engines}
         for x, tokens, vocab, dim in values:
             folder = corpus(args.data, tokens, vocab)
             for engine in engines:
-                run = dict(point(engine, folder, dim, args.epochs, args.threads, env), x=x)
+                # The base point belongs to all three sweeps: measured once.
+                key = (engine, tokens, vocab, dim)
+                if key not in done:
+                    done[key] = point(engine, folder, dim, args.epochs, args.threads, env)
+                run = dict(done[key], x=x)
                 results[sweep][engine].append(run)
                 print(f"{sweep}={x:,} {engine}: {run['train_seconds']:.1f} s training, "
                       f"{run['corpus_words_per_second']:,.0f} words/s, {run['peak_rss_mb']:.0f} MB, "
                       f"Spearman {run['spearman']:.3f}", flush=True)
+                RESULTS_DIR.mkdir(exist_ok=True)
+                (RESULTS_DIR / f"{args.name}.json").write_text(json.dumps({"partial": True, "results": results},
+                                                                          indent=2) + "\n")
         lines += [f"Sweep: {sweep}", "", f"| {sweep} | engine | training s | corpus words/s | peak MB | "
                   "Spearman (planted pairs) |", "| --- " * 6 + "|"]
         lines += [f"| {p['x']:,} | {engine} | {p['train_seconds']:.1f} | {p['corpus_words_per_second']:,.0f} | "
@@ -128,8 +143,9 @@ def main():
     RESULTS_DIR.mkdir(exist_ok=True)
     draw(args.name, results)
     notes = [f"Synthetic Zipf corpora (bench/synthetic.py); {args.epochs} epoch(s), {args.threads} threads, "
-             f"min_count 5; w2v-np --resample epoch, gensim streaming the file. Base point: 10M tokens, 100k "
-             f"types, dimension 100. Plot: results/{args.name}.png.", ""]
+             f"min_count 5; w2v-np --resample epoch, gensim streaming the file. Base point: "
+             f"{args.base_tokens:,} tokens, {args.base_vocab:,} types, dimension {args.base_dim}. "
+             f"Plot: results/{args.name}.png.", ""]
     save(args.name, {"epochs": args.epochs, "threads": args.threads, "results": results}, notes + lines)
 
 
