@@ -119,6 +119,8 @@ def main():
     results, lines, done = {}, [], {}
     for sweep, values in sweeps(args).items():
         results[sweep] = {engine: [] for engine in engines}
+        if not values:
+            continue
         for x, tokens, vocab, dim in values:
             folder = corpus(args.data, tokens, vocab)
             for engine in engines:
