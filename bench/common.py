@@ -41,3 +41,25 @@ def save(name, payload, table_lines):
               f"Command: `{payload['command']}`", ""]
     with open(RESULTS_MD, "a") as out:
         out.write("\n".join(header + table_lines) + "\n\n")
+
+
+def new_figure(size):
+    """A matplotlib Figure on an Agg canvas (no pyplot state), or None without matplotlib."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return None
+    figure = Figure(figsize=size)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def finish_time_axes(axes, ylabel, xlabel="end-to-end seconds (log scale)"):
+    """The shared look of the quality-against-time plots: log time axis, grid, legend."""
+    axes.set_xscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)

@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import RESULTS_DIR, median, save
+from common import RESULTS_DIR, finish_time_axes, median, new_figure, save
 
 from w2v_np import Embeddings, evaluate_analogies, evaluate_pairs
 from w2v_np.corpus import read_corpus, resolve_corpus
@@ -173,30 +173,20 @@ def table(summary):
 
 def draw(name, runs, summary):
     """Quality against end-to-end time (one point per run) and throughput bars, as PNGs."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no plots")
+    figure = new_figure((6, 4))
+    if figure is None:
         return
-    figure = Figure(figsize=(6, 4))
-    FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     for index, engine in enumerate(summary):
         points = [(r["wall_seconds"], r["spearman"]) for r in runs
                   if r["engine"] == engine and r["spearman"] is not None]
         if points:
             axes.scatter(*zip(*points), label=engine, color=f"C{index}")
-    axes.set_xscale("log")
-    axes.set_xlabel("end-to-end seconds (log scale)")
-    axes.set_ylabel("WordSim-353 Spearman")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    finish_time_axes(axes, "WordSim-353 Spearman")
     figure.tight_layout()
     figure.savefig(RESULTS_DIR / f"{name}_quality.png", dpi=110)
 
-    figure = Figure(figsize=(6, 0.5 + 0.45 * len(summary)))
-    FigureCanvasAgg(figure)
+    figure = new_figure((6, 0.5 + 0.45 * len(summary)))
     axes = figure.add_subplot()
     engines = list(summary)
     axes.barh(engines, [summary[e]["corpus_words_per_second"] for e in engines],

@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import RESULTS_DIR, save
+from common import RESULTS_DIR, new_figure, save
 from compare import Settings, quality, run_once, unavailable
 
 BENCH = Path(__file__).resolve().parent
@@ -65,14 +65,9 @@ def sweeps(args):
 
 
 def draw(name, results):
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no plot")
+    figure = new_figure((11, 6))
+    if figure is None:
         return
-    figure = Figure(figsize=(11, 6))
-    FigureCanvasAgg(figure)
     labels = {"tokens": "corpus tokens", "vocab": "vocabulary (types)", "dim": "dimension"}
     for column, sweep in enumerate(labels):
         if not any(results[sweep].values()):

@@ -15,7 +15,7 @@ import argparse
 import os
 import shutil
 
-from common import RESULTS_DIR, median, save
+from common import RESULTS_DIR, finish_time_axes, median, new_figure, save
 from compare import ENGINES, EVAL_DIR, Settings, quality, run_once, unavailable
 
 from w2v_np.corpus import resolve_corpus
@@ -45,14 +45,9 @@ def reached(points, target):
 
 
 def draw(name, curves, targets):
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed: no plot")
+    figure = new_figure((6, 4))
+    if figure is None:
         return
-    figure = Figure(figsize=(6, 4))
-    FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     for index, (engine, points) in enumerate(curves.items()):
         axes.plot([p["seconds"] for p in points], [p["spearman"] for p in points], marker="o",
@@ -62,11 +57,8 @@ def draw(name, curves, targets):
                           xytext=(2, 2), textcoords="offset points")
     for target in targets:
         axes.axhline(target, color="grey", linestyle=":", linewidth=1)
-    axes.set_xscale("log")
-    axes.set_xlabel("end-to-end seconds (log scale); labels: epochs")
-    axes.set_ylabel("WordSim-353 Spearman (median over seeds)")
-    axes.grid(alpha=0.3)
-    axes.legend(fontsize=8)
+    finish_time_axes(axes, "WordSim-353 Spearman (median over seeds)",
+                     "end-to-end seconds (log scale); labels: epochs")
     figure.tight_layout()
     figure.savefig(RESULTS_DIR / f"{name}.png", dpi=110)
 
