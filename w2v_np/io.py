@@ -160,7 +160,7 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
         if space < 0 or _holds_binary_bytes(data[space + 1:space + 1 + 4 * dim]):
             raise
     else:
-        if _holds_binary_bytes(vectors.tobytes()):
+        if _holds_binary_bytes(vectors):
             return tokens, vectors
     return _read_rows(path, data, count, dim, start, False, encoding)   # raises the text error
 
@@ -193,7 +193,8 @@ _TEXT_BYTE[[9, 10, 13, *range(32, 127)]] = True
 
 
 def _holds_binary_bytes(raw):
-    """Whether ``raw`` (bytes) holds a byte no text row has: evidence of float32 values."""
+    """Whether ``raw`` (bytes or an array, read as its bytes without a copy) holds a byte
+    no text row has: evidence of float32 values."""
     return not _TEXT_BYTE[np.frombuffer(raw, dtype=np.uint8)].all()
 
 

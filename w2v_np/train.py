@@ -285,6 +285,12 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     say = (lambda *args: None) if quiet else log
     if out_dir is not None:
         remove_stale_temporaries(out_dir, RUN_FILES)
+        # Hashed before the corpus is prepared, so a changed corpus is refused at once.
+        corpus_path = resolve_corpus(config.corpus).resolve()
+        fingerprint = file_fingerprint(corpus_path)
+        if checkpoint is not None and fingerprint != checkpoint.meta["corpus_fingerprint"]:
+            raise W2VError(f"the corpus {corpus_path} has changed since the checkpoint (its size or "
+                           f"content differs); cannot resume")
     data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
     prep_start = time.perf_counter()
     vocab, examples, probes = prepare(config, data_rng, probes)
@@ -315,23 +321,18 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
 
     def save_progress():
         # The checkpoint goes last: once it exists, metrics.json and loss.png cover its epochs.
+        current = metrics()
         if epochs:
-            _write_metrics(metrics(), out_dir)
+            _write_metrics(current, out_dir)
             plot_loss(epochs, out_dir / "loss.png")
-        meta = dict(metrics(), epoch=len(epochs), corpus_path=os.fspath(corpus_path),
+        meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
         save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
                         params=model.params, optimizer=optimizer)
 
-    if out_dir is not None:
-        corpus_path = resolve_corpus(config.corpus).resolve()
-        fingerprint = file_fingerprint(corpus_path)
-        if checkpoint is None:
-            save_progress()
-        elif fingerprint != checkpoint.meta["corpus_fingerprint"]:
-            raise W2VError(f"the corpus {corpus_path} has changed since the checkpoint (its size or "
-                           f"content differs); cannot resume")
+    if out_dir is not None and checkpoint is None:
+        save_progress()
     for epoch in range(len(epochs) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
         bar = Progress(examples.num_batches(config.batch_size), f"epoch {epoch}/{config.epochs}",
