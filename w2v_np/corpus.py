@@ -267,11 +267,12 @@ def find_ptb(cache_dir=None, download=True):
 
 def file_fingerprint(path):
     """``"SIZE-HASH"`` of a file's bytes (BLAKE2b, 128 bits): tells whether a corpus changed."""
+    path = _corpus_file(path)
     digest = hashlib.blake2b(digest_size=16)
     try:
         size = _hash_file(path, digest)
     except OSError as exc:
-        raise W2VError(f"cannot read {path}: {exc.strerror}") from None
+        raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
     return f"{size}-{digest.hexdigest()}"
 
 
