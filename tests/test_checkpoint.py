@@ -53,10 +53,11 @@ def run_files(folder):
 
 # --------------------------------------------------------------------------- the format
 
-def test_checkpoint_round_trip_without_pickle(corpus, tmp_path):
-    """The checkpoint holds the tables, Adam's state, the vocabulary and the metadata exactly,
-    and every array in it loads with allow_pickle=False (no object arrays)."""
-    result = quiet(train, small_config(corpus, epochs=2), out_dir=tmp_path / "run")
+@pytest.mark.parametrize("optimizer", ["adam", "lazy-adam", "sgd"])
+def test_checkpoint_round_trip_without_pickle(corpus, tmp_path, optimizer):
+    """The checkpoint holds the tables, the optimizer's state, the vocabulary and the metadata
+    exactly, and every array in it loads with allow_pickle=False (no object arrays)."""
+    result = quiet(train, small_config(corpus, epochs=2, optimizer=optimizer, lr=None), out_dir=tmp_path / "run")
     with np.load(tmp_path / "run" / "checkpoint.npz", allow_pickle=False) as archive:
         dtypes = {name: archive[name].dtype for name in archive.files}
     assert all(dtype.kind != "O" for dtype in dtypes.values()), dtypes
@@ -64,12 +65,19 @@ def test_checkpoint_round_trip_without_pickle(corpus, tmp_path):
     assert checkpoint.epoch == 2
     assert checkpoint.tokens == result.vocab.idx_to_token
     np.testing.assert_array_equal(checkpoint.counts, result.vocab.counts)
+    state = result.optimizer.state_dict()
+    assert set(checkpoint.optimizer_arrays) == set(result.optimizer.ARRAYS)
     for name in ("center", "context"):
         np.testing.assert_array_equal(checkpoint.params[name], result.model.params[name])
-        np.testing.assert_array_equal(checkpoint.adam_m[name], result.optimizer.m[name])
-        np.testing.assert_array_equal(checkpoint.adam_v[name], result.optimizer.v[name])
+        for key in result.optimizer.ARRAYS:
+            np.testing.assert_array_equal(checkpoint.optimizer_arrays[key][name], state[key][name])
         assert checkpoint.params[name].dtype == np.float32
-    assert checkpoint.meta["adam"]["step"] == result.optimizer.step_count > 0
+    assert checkpoint.meta["optimizer"]["name"] == optimizer
+    if optimizer == "sgd":
+        assert checkpoint.meta["optimizer"]["done"] == result.optimizer.done > 0
+        assert checkpoint.meta["optimizer"]["lr"] == 0.025
+    else:
+        assert checkpoint.meta["optimizer"]["step"] == result.optimizer.step_count > 0
     assert checkpoint.meta["config"]["seed"] == 3
     assert [e["loss"] for e in checkpoint.meta["epochs"]] == [e["loss"] for e in result.metrics["epochs"]]
 
@@ -105,7 +113,7 @@ def _damage(path, how):
     elif how == "shapes disagree":
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-        arrays["adam_v_center"] = arrays["adam_v_center"][:-1]
+        arrays["state_v_center"] = arrays["state_v_center"][:-1]
         np.savez(path, **arrays)
     elif how in ("no rng", "bad rng", "epoch disagrees"):
         with np.load(path, allow_pickle=False) as archive:
@@ -165,6 +173,32 @@ def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path, sampler, resa
     assert [e["loss"] for e in resumed.metrics["epochs"]] == [e["loss"] for e in whole.metrics["epochs"]]
     assert resumed.metrics["resumed_at"] == [2]
     assert (tmp_path / "parts" / "vectors.txt").read_bytes() == (tmp_path / "whole" / "vectors.txt").read_bytes()
+
+
+@pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
+@pytest.mark.parametrize("engine,optimizer,extra", [
+    ("numba", "adam", {}), ("numba", "lazy-adam", {}), ("numpy", "lazy-adam", {}),
+    ("numpy", "sgd", {}), ("numba", "sgd", {"deterministic": True}), ("numba", "sgd", {"threads": 1})])
+def test_resume_is_exact_for_every_engine_and_optimizer(corpus, tmp_path, engine, optimizer, extra):
+    """A 4-epoch run stopped during epoch 3 and resumed equals the uninterrupted run, bit for
+    bit: the optimizer's arrays and scalars (SGD's place in its schedule) come back; the
+    streaming SGD on one thread too."""
+    settings = dict(engine=engine, optimizer=optimizer, lr=None, **extra)
+    whole = quiet(train, small_config(corpus, **settings), out_dir=tmp_path / "whole")
+
+    def stop_in_epoch_3(line):
+        if line.startswith("epoch 3/"):                 # before epoch 3's checkpoint
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(small_config(corpus, **settings), out_dir=tmp_path / "parts", probes=(), log=stop_in_epoch_3)
+    resumed = quiet(resume, tmp_path / "parts")
+    assert resumed.metrics["resumed_at"] == [2]
+    assert resumed.optimizer.state_dict().keys() == whole.optimizer.state_dict().keys()
+    for name in ("center", "context"):
+        np.testing.assert_array_equal(resumed.model.params[name], whole.model.params[name])
+    assert [e["loss"] for e in resumed.metrics["epochs"]] == [e["loss"] for e in whole.metrics["epochs"]]
+    assert resumed.metrics["engine"] == engine
 
 
 def test_damaged_random_state_is_refused(corpus, tmp_path):
@@ -266,7 +300,7 @@ def test_cli_resume_rejects_changed_settings(corpus, tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert err.strip() == ("w2v-np: error: --resume continues a run with the settings of its checkpoint; "
-                           "--lr, --window cannot be changed (only --epochs and --backend)")
+                           "--lr, --window cannot be changed (only --epochs, --backend and --threads)")
 
 
 def test_sigkill_at_random_points_then_resume(corpus, tmp_path):

@@ -24,7 +24,7 @@ NUM_TOPICS, WORDS_PER_TOPIC = 20, 5
 TOPICS = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(NUM_TOPICS)]
 FLAGS = ["--corpus", "--out", "--epochs", "--batch-size", "--window", "--negative", "--dim",
          "--lr", "--min-count", "--sample", "--seed", "--probe", "--quiet", "--backend", "--dtype",
-         "--sampler", "--resample"]
+         "--sampler", "--resample", "--engine", "--optimizer", "--threads", "--deterministic"]
 SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
     not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
 
@@ -115,7 +115,7 @@ def test_out_writes_metrics_and_vectors(corpus, tmp_path):
     assert metrics["prep_seconds"] >= 0 and metrics["train_seconds"] > 0
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2, 3]
     for entry in metrics["epochs"]:
-        assert set(entry) == {"epoch", "loss", "pairs", "seconds", "centers_per_second"}
+        assert set(entry) == {"epoch", "loss", "pairs", "centers", "seconds", "centers_per_second"}
         assert entry["pairs"] == metrics["num_pairs"]  # drawn once: every epoch sees the same pairs
         assert entry["seconds"] > 0
         assert entry["centers_per_second"] == pytest.approx(metrics["num_centers"] / entry["seconds"])
@@ -162,6 +162,12 @@ def test_probe_checked_before_training(corpus):
     ({"dtype": "float16"}, "dtype"),
     ({"sampler": "cython"}, "sampler"),
     ({"resample": "batch"}, "resample"),
+    ({"engine": "cython"}, "engine"),
+    ({"optimizer": "adagrad"}, "optimizer"),
+    ({"threads": 0}, "threads"),
+    ({"threads": 10_000}, "threads"),
+    ({"deterministic": "yes"}, "deterministic"),
+    ({"engine": "numba", "backend": "cupy"}, "engine 'numba' runs on the CPU|CuPy"),
 ])
 def test_invalid_config_raises(corpus, tmp_path, change, fragment):
     """Each impossible hyper-parameter is a W2VError naming it; nothing is written."""

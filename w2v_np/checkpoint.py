@@ -5,16 +5,17 @@ A checkpoint holds everything needed to continue a run exactly where it stopped:
 ================  ==========================================================
 ``format``        ``"w2v-np checkpoint"`` and :data:`VERSION`
 ``meta``          JSON: config, the corpus's absolute path and fingerprint,
-                  the sampler that ran, epochs done and their metrics, Adam's
-                  scalars and step count, the bit generator states of the data
-                  and shuffle streams (:data:`META_FIELDS`)
+                  the sampler that ran, epochs done and their metrics, the
+                  optimizer's name and scalars (Adam's step count, SGD's work
+                  done), the bit generator states of the data and shuffle
+                  streams (:data:`META_FIELDS`)
 ``tokens``        uint8: the UTF-8 bytes of the tokens joined by ``\\n``
                   (tokens never hold whitespace; no fixed-width string padding)
 ``counts``        int64 ``(V,)``: corpus counts
 ``center``,       float ``(V, D)``: both tables, in the run's dtype
 ``context``
-``adam_m_*``,     float ``(V, D)``: Adam's moments of each table
-``adam_v_*``
+``state_m_*``,    float ``(V, D)``: the optimizer's arrays for each table
+``state_v_*``     (``ARRAYS`` of its class: Adam's moments; none for SGD)
 ================  ==========================================================
 
 JSON and plain arrays only, so :func:`load_checkpoint` uses ``allow_pickle=False``.
@@ -29,14 +30,15 @@ import numpy as np
 from .backend import to_host
 from .errors import W2VError
 from .io import atomic_write
+from .optim import OPTIMIZERS
 
 FORMAT = "w2v-np checkpoint"
-VERSION = 1
+VERSION = 2
 TABLES = ("center", "context")
 # What a run needs from ``meta`` to continue, with the JSON type of each entry.
 META_FIELDS = {"config": dict, "epoch": int, "epochs": list, "resumed_at": list, "sampler": str,
-               "corpus_path": str, "corpus_fingerprint": str, "rng": dict, "adam": dict}
-ADAM_FIELDS = {"lr": (int, float), "betas": list, "eps": (int, float), "step": int}
+               "corpus_path": str, "corpus_fingerprint": str, "rng": dict, "optimizer": dict}
+
 
 
 @dataclass
@@ -46,14 +48,14 @@ class Checkpoint:
     Attributes:
         meta: dict (see the module docstring); tokens: list of ``V`` str;
         counts: int64 ``(V,)``; params: ``{"center", "context"}`` float ``(V, D)``;
-        adam_m, adam_v: the same keys and shapes.
+        optimizer_arrays: ``{array name: {"center", "context"}}`` of the same shapes
+        (``{"m": ..., "v": ...}`` for Adam, ``{}`` for SGD).
     """
     meta: dict
     tokens: list
     counts: np.ndarray
     params: dict
-    adam_m: dict
-    adam_v: dict
+    optimizer_arrays: dict
 
     @property
     def epoch(self):
@@ -67,19 +69,22 @@ def save_checkpoint(path, *, meta, tokens, counts, params, optimizer):
     Args:
         meta: JSON-serialisable dict (config, epoch, metrics, RNG states, ...);
         tokens: ``V`` str; counts: int ``(V,)``; params: ``{"center", "context"}``
-        float ``(V, D)`` (NumPy or CuPy); optimizer: an :class:`~w2v_np.optim.Adam`
-        over ``params``, whose scalars are stored in ``meta["adam"]``.
+        float ``(V, D)`` (NumPy or CuPy); optimizer: one of :mod:`w2v_np.optim` over
+        ``params``: its name and scalars go to ``meta["optimizer"]``, its arrays to
+        ``state_<array>_<table>``.
     """
-    meta = dict(meta, adam={"lr": optimizer.lr, "betas": list(optimizer.betas),
-                            "eps": optimizer.eps, "step": optimizer.step_count})
+    state = optimizer.state_dict()
+    scalars = {key: list(value) if isinstance(value, tuple) else value
+               for key, value in state.items() if key not in optimizer.ARRAYS}
+    meta = dict(meta, optimizer=dict(scalars, name=optimizer.name))
     arrays = {"format": np.array(f"{FORMAT} {VERSION}"),
               "meta": np.array(json.dumps(meta)),
               "tokens": np.frombuffer("\n".join(tokens).encode("utf-8"), dtype=np.uint8),
               "counts": np.asarray(counts, dtype=np.int64)}
     for name in TABLES:
         arrays[name] = to_host(params[name])
-        arrays[f"adam_m_{name}"] = to_host(optimizer.m[name])
-        arrays[f"adam_v_{name}"] = to_host(optimizer.v[name])
+        for key in optimizer.ARRAYS:
+            arrays[f"state_{key}_{name}"] = to_host(state[key][name])
     with atomic_write(path, "wb") as out:
         np.savez(out, **arrays)
 
@@ -101,19 +106,18 @@ def load_checkpoint(path):
         tokens = bytes(arrays["tokens"]).decode("utf-8").split("\n")
         counts = arrays["counts"]
         params = {name: arrays[name] for name in TABLES}
-        adam_m = {name: arrays[f"adam_m_{name}"] for name in TABLES}
-        adam_v = {name: arrays[f"adam_v_{name}"] for name in TABLES}
+        consistent = _has_fields(meta, META_FIELDS) and meta["optimizer"].get("name") in OPTIMIZERS
+        keys = OPTIMIZERS[meta["optimizer"]["name"]].ARRAYS if consistent else ()
+        optimizer_arrays = {key: {name: arrays[f"state_{key}_{name}"] for name in TABLES} for key in keys}
+        tables = [*params.values(), *(a for by_table in optimizer_arrays.values() for a in by_table.values())]
         shape = params["center"].shape
-        consistent = (len(shape) == 2 and counts.shape == (len(tokens),) == shape[:1]
-                      and all(a.shape == shape for a in (*params.values(), *adam_m.values(),
-                                                          *adam_v.values()))
-                      and _has_fields(meta, META_FIELDS) and _has_fields(meta["adam"], ADAM_FIELDS)
-                      and meta["epoch"] == len(meta["epochs"]))
+        consistent = (consistent and len(shape) == 2 and counts.shape == (len(tokens),) == shape[:1]
+                      and all(a.shape == shape for a in tables) and meta["epoch"] == len(meta["epochs"]))
     except (KeyError, ValueError, UnicodeDecodeError, AttributeError) as exc:
         raise W2VError(f"{path} is a damaged checkpoint ({type(exc).__name__}: {exc})") from None
     if not consistent:
         raise W2VError(f"{path} is a damaged checkpoint (inconsistent shapes or metadata)")
-    return Checkpoint(meta, tokens, counts, params, adam_m, adam_v)
+    return Checkpoint(meta, tokens, counts, params, optimizer_arrays)
 
 
 def _has_fields(record, fields):

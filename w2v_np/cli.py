@@ -10,7 +10,9 @@ from pathlib import Path
 
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
+from .engine import ENGINES
 from .evaluate import evaluate_analogies, evaluate_pairs
+from .optim import OPTIMIZERS
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
 from .sampling import RESAMPLE, SAMPLERS
@@ -75,7 +77,8 @@ def build_parser():
         help="maximum context window; each center draws its size uniformly from 1..WINDOW")
     add("--negative", type=_positive_int, help="noise words per context word, drawn from count^0.75")
     add("--dim", type=_positive_int, help="embedding size")
-    add("--lr", type=_float, help="Adam learning rate")
+    add("--lr", type=_float, help="learning rate; None = the optimizer's: 0.002 for adam and lazy-adam (the "
+                                 "seed), 0.025 for sgd (word2vec.c), decaying linearly")
     add("--min-count", type=_positive_int, help="keep tokens seen at least this often; the rest become <unk>")
     add("--sample", type=_float,
         help="subsampling threshold t: keep a token with probability sqrt(t/f); 0 disables")
@@ -89,13 +92,25 @@ def build_parser():
     add("--resample", choices=RESAMPLE,
         help="once: draw windows and noise words before training (the seed); epoch: draw new "
              "ones for every batch, so each epoch sees other context and noise words")
+    add("--engine", choices=ENGINES,
+        help="numpy: the readable reference (padded batches, NumPy or CuPy); numba: fused CPU kernels, "
+             "the same mathematics for adam and lazy-adam; auto = numba when installed and on the CPU")
+    add("--optimizer", choices=tuple(OPTIMIZERS),
+        help="adam: torch.optim.Adam, every row moves (the seed); lazy-adam: Adam on the rows a batch "
+             "uses only; sgd: word2vec.c's SGD with linear decay (with --engine numba: per-pair "
+             "updates streamed over the corpus by all threads, Hogwild)")
+    add("--threads", type=_positive_int, help="threads of the Numba kernels; None = all cores")
+    add("--deterministic", action="store_true", default=None,
+        help="with --optimizer sgd and --engine numba: mini-batch SGD whose result does not depend on "
+             "the threads, instead of Hogwild (the other engines are always deterministic)")
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz, metrics.json and loss.png (after every "
                              "epoch) and vectors.txt (at the end)")
     output.add_argument("--resume", metavar="DIR",
                         help="continue the run in DIR from its last checkpoint, with its settings; "
-                             "only --epochs (to train longer), --backend, --probe and --quiet may be given")
+                             "only --epochs (to train longer), --backend, --threads, --probe and --quiet "
+                             "may be given")
     train_parser.add_argument(
         "--probe", action="append", metavar="WORD",
         help="print the 3 nearest tokens of WORD after training (repeatable; default: chip, "
@@ -160,7 +175,7 @@ def build_parser():
 
 
 # The settings --resume may change; the others come from the checkpoint.
-RESUMABLE = ("epochs", "backend")
+RESUMABLE = ("epochs", "backend", "threads")
 
 
 def _train(args):
@@ -172,10 +187,11 @@ def _train(args):
     fixed = sorted(set(settings) - set(RESUMABLE))
     if fixed:
         flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
-        allowed = " and ".join("--" + name for name in RESUMABLE)
+        allowed = ", ".join("--" + name for name in RESUMABLE[:-1]) + " and --" + RESUMABLE[-1]
         raise W2VError(f"--resume continues a run with the settings of its checkpoint; {flags} "
                        f"cannot be changed (only {allowed})")
-    resume(args.resume, epochs=args.epochs, backend=args.backend, probes=args.probe, quiet=args.quiet)
+    resume(args.resume, epochs=args.epochs, backend=args.backend, threads=args.threads, probes=args.probe,
+           quiet=args.quiet)
 
 
 def _print_scored(pairs):

@@ -42,8 +42,12 @@ class SkipGram:
         """float ``(V, D)``: the output vectors."""
         return self.params["context"]
 
-    def loss_and_grads(self, center, context_negative, mask, label):
+    def loss_and_grads(self, center, context_negative, mask, label, per_pair=False):
         """Per-example losses and the gradients of their sum with respect to both tables.
+
+        With ``per_pair`` the gradients are those of the sum of every valid position's BCE
+        (word2vec.c's objective, which SGD follows): each example's loss weighted by its
+        number of valid positions.  The losses returned are the seed's either way.
 
         Inputs (on the model's backend):
             center: int ``(B, 1)``; context_negative: int ``(B, L)``;
@@ -58,7 +62,8 @@ class SkipGram:
         scores, _ = ops.batch_dot_forward(v, u)                                 # (B,1,L)
         losses, loss_cache = ops.masked_sigmoid_bce_forward(scores[:, 0, :], label, mask)
 
-        dscores = ops.masked_sigmoid_bce_backward(xp.ones_like(losses), loss_cache)[:, None, :]
+        dlosses = mask.sum(axis=1) if per_pair else xp.ones_like(losses)
+        dscores = ops.masked_sigmoid_bce_backward(dlosses, loss_cache)[:, None, :]
         dv = xp.einsum("bol,bld->bod", dscores, u)  # the dv half of batch_dot_backward
         grads = {
             "center": ops.embedding_backward_rows(dv, center_cache),

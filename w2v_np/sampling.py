@@ -343,14 +343,26 @@ class SkipGramExamples:
         label = (positions < num_context[:, None]).astype(dtype)
         return Batch(self.centers[examples].astype(np.int64)[:, None], context_negative, mask, label)
 
-    def batches(self, batch_size, rng, dtype=np.float32):
-        """Yield the epoch's batches over a fresh random permutation of the examples."""
+    def index_batches(self, batch_size, rng):
+        """Yield ``(self, indices)`` per batch of the epoch: a fresh random permutation, cut in order.
+
+        The unpadded form of :meth:`batches` (the same examples in the same order), for
+        kernels that read the CSR arrays directly; indices are int64 ``(B,)``.
+        """
         order = rng.permutation(len(self))
         for start in range(0, order.shape[0], batch_size):
-            yield self.batch(order[start:start + batch_size], dtype)
+            yield self, order[start:start + batch_size]
+
+    def batches(self, batch_size, rng, dtype=np.float32):
+        """Yield the epoch's padded batches over a fresh random permutation of the examples."""
+        return padded(self.index_batches(batch_size, rng), dtype)
 
     def num_batches(self, batch_size):
         return -(-len(self) // batch_size)
+
+    def max_row_length(self):
+        """The most positions (context and noise words) one example has."""
+        return int(np.diff(self.context_offsets).max(initial=0)) * (1 + self.num_noise_words)
 
 
 class ResampledExamples:
@@ -375,8 +387,11 @@ class ResampledExamples:
     def __len__(self):
         return len(self.centers)
 
-    def batches(self, batch_size, rng, dtype=np.float32):
-        """Yield the epoch's batches: shuffled centers, each batch with new windows and noise."""
+    def index_batches(self, batch_size, rng):
+        """Yield ``(examples, indices)`` per batch: shuffled centers, each batch with new windows and noise.
+
+        ``examples`` is the batch's own :class:`SkipGramExamples` and ``indices`` all of it.
+        """
         order = rng.permutation(len(self))
         for start in range(0, order.shape[0], batch_size):
             windows = windows_at(self.ids, self.centers.take(order[start:start + batch_size]),
@@ -384,10 +399,24 @@ class ResampledExamples:
             noise = draw_noise_words(windows, self.distribution, self.num_noise_words, self.rng,
                                      self.sampler)
             examples = SkipGramExamples(windows, noise, self.num_noise_words, self.sampler)
-            yield examples.batch(np.arange(len(examples)), dtype)
+            yield examples, np.arange(len(examples))
+
+    def batches(self, batch_size, rng, dtype=np.float32):
+        """Yield the epoch's padded batches: shuffled centers, each batch with new windows and noise."""
+        return padded(self.index_batches(batch_size, rng), dtype)
 
     def num_batches(self, batch_size):
         return -(-len(self) // batch_size)
+
+    def max_row_length(self):
+        """The most positions (context and noise words) one example can have."""
+        return 2 * self.max_window * (1 + self.num_noise_words)
+
+
+def padded(index_batches, dtype):
+    """Pack each ``(examples, indices)`` of ``index_batches`` into a padded :class:`Batch`."""
+    for examples, indices in index_batches:
+        yield examples.batch(indices, dtype)
 
 
 def _ragged_positions(lengths):

@@ -2,22 +2,21 @@
 import json
 import math
 import os
-import queue
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .backend import get_array_module, get_backend, to_device, to_host
+from .backend import get_array_module, get_backend, to_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .corpus import file_fingerprint, read_corpus, resolve_corpus
 from .errors import W2VError
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
+from .engine import (DEFAULT_LR, ENGINES, OPTIMIZERS, HogwildTrainer, MiniBatchTrainer, StreamedCorpus,
+                     make_optimizer, resolve_engine, set_threads)
 from .model import SkipGram
-from .optim import Adam
 from .plot import plot_loss
 from .query import Embeddings
 from .sampling import RESAMPLE, SAMPLERS, build_examples, resolve_sampler
@@ -28,14 +27,19 @@ DTYPES = ("float32", "float64")
 
 @dataclass
 class TrainConfig:
-    """Every hyper-parameter of a run; the defaults are the seed chapter's."""
+    """Every hyper-parameter of a run; the defaults are the seed chapter's.
+
+    ``engine``, ``optimizer``, ``threads`` and ``deterministic`` choose how the run trains
+    (see :mod:`w2v_np.engine`); ``lr`` ``None`` means the optimizer's default
+    (:data:`~w2v_np.engine.DEFAULT_LR`: the seed's 0.002 for Adam, word2vec.c's 0.025 for SGD).
+    """
     corpus: str = "ptb"
     epochs: int = 5
     batch_size: int = 512
     window: int = 5
     negative: int = 5
     dim: int = 100
-    lr: float = 0.002
+    lr: float = None
     min_count: int = 10
     sample: float = 1e-4
     seed: int = 0
@@ -43,22 +47,39 @@ class TrainConfig:
     dtype: str = "float32"
     sampler: str = "auto"
     resample: str = "once"
+    engine: str = "auto"
+    optimizer: str = "adam"
+    threads: int = None
+    deterministic: bool = False
 
     def validate(self):
-        """Raise :class:`W2VError` naming the first impossible value."""
-        for name in ("epochs", "batch_size", "window", "negative", "dim", "min_count"):
+        """Raise :class:`W2VError` naming the first impossible value; fill in the default ``lr``."""
+        optional = ("threads",) if self.threads is not None else ()
+        for name in ("epochs", "batch_size", "window", "negative", "dim", "min_count", *optional):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise W2VError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.deterministic, bool):
+            raise W2VError(f"deterministic must be True or False, got {self.deterministic!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise W2VError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr is None:
+            self.lr = DEFAULT_LR[self.optimizer]
         if not (_is_number(self.lr) and self.lr > 0):
             raise W2VError(f"learning rate must be a positive number, got {self.lr!r}")
         if not (_is_number(self.sample) and self.sample >= 0):
             raise W2VError(f"sample must be a number >= 0, got {self.sample!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        if not _is_int(self.seed) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
-        for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE)):
+        for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE),
+                              ("engine", ENGINES)):
             if getattr(self, name) not in choices:
                 raise W2VError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+
+
+def _is_int(value):
+    """An integer that is not a bool."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 def _is_number(value):
@@ -72,7 +93,7 @@ class TrainResult:
     """What a run produced: the vocabulary, the model, the optimizer and the metrics."""
     vocab: Vocab
     model: SkipGram
-    optimizer: Adam
+    optimizer: object
     metrics: dict = field(default_factory=dict)
 
     def embeddings(self):
@@ -108,45 +129,6 @@ class Progress:
             self.stream.flush()
 
 
-def prefetch(iterator, depth=2):
-    """Yield the items of ``iterator``, producing up to ``depth`` ahead in a background thread.
-
-    Batch packing then overlaps with the training step on the other core; the items
-    and their order are exactly those of ``iterator``.
-    """
-    slots = queue.Queue(maxsize=depth)
-    finished = object()
-    stop = threading.Event()
-
-    def produce():
-        try:
-            for item in iterator:
-                if stop.is_set():
-                    return
-                slots.put(item)
-            slots.put(finished)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            slots.put(exc)
-
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is finished:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                slots.get_nowait()
-            except queue.Empty:
-                worker.join(0.01)
-
-
 def _random_streams(seed):
     """Independent generators for data preparation, shuffling and initialisation."""
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
@@ -173,9 +155,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     :func:`resume` continues.  A folder holding a checkpoint is refused: continue that
     run with :func:`resume` instead of overwriting it.
     """
-    config.validate()
-    get_backend(config.backend)
-    resolve_sampler(config.sampler)
+    _check_setup(config)
     if out_dir is None:
         return _run(config, None, probes, quiet, log)
     out_dir = Path(out_dir)
@@ -195,11 +175,12 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         raise
 
 
-def resume(out_dir, *, epochs=None, backend=None, probes=None, quiet=False, log=print):
+def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, log=print):
     """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
-    of epochs and ``backend`` may move the run to another array backend.  The corpus is
+    of epochs, ``backend`` may move the run to another array backend and ``threads``
+    change the number of threads.  The corpus is
     read again and must be the same file, byte for byte (size and BLAKE2 hash).  With ``resample="once"``
     (and the same backend) the resumed run ends with exactly the vectors of an
     uninterrupted one: the examples are rebuilt from the seed and the tables, Adam's
@@ -222,13 +203,27 @@ def resume(out_dir, *, epochs=None, backend=None, probes=None, quiet=False, log=
         config.epochs = epochs
     if backend is not None:
         config.backend = backend
-    config.validate()
+    if threads is not None:
+        config.threads = threads
+    _check_setup(config)
     if config.epochs < checkpoint.epoch:
         raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "
                        f"--epochs {config.epochs} cannot undo them")
-    get_backend(config.backend)
-    resolve_sampler(config.sampler)
     return _run(config, out_dir, probes, quiet, log, checkpoint)
+
+
+def _check_setup(config):
+    """Validate ``config`` and everything it asks of this machine, before any work is done."""
+    config.validate()
+    resolve_engine(config.engine, get_backend(config.backend))
+    resolve_sampler(config.sampler)
+    set_threads(config.threads)
+
+
+def streams_corpus(config):
+    """Whether the run trains with the streaming SGD (no examples prepared in advance)."""
+    return (config.optimizer == "sgd" and not config.deterministic
+            and resolve_engine(config.engine, get_backend(config.backend)) == "numba")
 
 
 def prepare(config, rng, probes=None):
@@ -238,7 +233,8 @@ def prepare(config, rng, probes=None):
     included): the Numba kernels or the NumPy reference.
 
     Returns ``(vocab, examples, probes)``; ``probes=None`` becomes ``[chip]`` when the
-    vocabulary has it, else ``[]``.
+    vocabulary has it, else ``[]``.  ``examples`` is a :class:`~w2v_np.engine.StreamedCorpus`
+    when the run streams (:func:`streams_corpus`).
     """
     sampler = resolve_sampler(config.sampler)
     corpus = read_corpus(resolve_corpus(config.corpus), use_kernels=sampler == "numba")
@@ -250,35 +246,13 @@ def prepare(config, rng, probes=None):
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
                            f"({len(vocab)} tokens with count >= {config.min_count})")
     ids = vocab.ids_of(corpus.types)[corpus.type_ids]
+    if streams_corpus(config):
+        return vocab, StreamedCorpus(ids, corpus.offsets, vocab.counts, max_window=config.window,
+                                     num_noise_words=config.negative, sample=config.sample), list(probes)
     examples = build_examples(ids, corpus.offsets, vocab.counts, max_window=config.window,
                               num_noise_words=config.negative, sample=config.sample, rng=rng,
                               sampler=sampler, resample=config.resample)
     return vocab, examples, list(probes)
-
-
-def run_epoch(model, optimizer, examples, batch_size, rng, bar):
-    """One pass over ``examples`` in shuffled batches.
-
-    Returns ``(mean per-example loss, number of (center, context word) pairs seen)``.
-
-    The loss stays on the model's backend and is read back only when ``bar`` shows it
-    (about 50 times an epoch) and once at the end.
-    """
-    xp = get_array_module(model.center)
-    dtype = model.center.dtype
-    loss_sum = xp.zeros((), dtype=np.float64)
-    pairs = 0
-    for step, batch in enumerate(prefetch(examples.batches(batch_size, rng, dtype)), 1):
-        pairs += int(np.count_nonzero(batch.label))
-        losses, grads = model.loss_and_grads(to_device(batch.center, xp),
-                                             to_device(batch.context_negative, xp),
-                                             to_device(batch.mask, xp), to_device(batch.label, xp))
-        optimizer.step(grads)
-        loss_sum += losses.sum(dtype=np.float64)
-        if bar.wants(step):
-            bar.update(step, float(loss_sum) / min(len(examples), step * batch_size))
-    bar.close()
-    return float(to_host(loss_sum)) / len(examples), pairs
 
 
 def _run(config, out_dir, probes, quiet, log, checkpoint=None):
@@ -295,15 +269,25 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     prep_start = time.perf_counter()
     vocab, examples, probes = prepare(config, data_rng, probes)
     prep_seconds = time.perf_counter() - prep_start
-    sampler = examples.sampler
-    drawn = ("windows and noise words drawn anew each epoch" if config.resample == "epoch"
-             else f"{examples.num_pairs} pairs")
-    say(f"vocabulary {len(vocab)}, {len(examples)} centers, {drawn}, "
-        f"prepared in {prep_seconds:.2f} s ({sampler} sampler)")
+    xp = get_backend(config.backend)
+    engine = resolve_engine(config.engine, xp)
+    if isinstance(examples, StreamedCorpus):
+        sampler = "numba"
+        say(f"vocabulary {len(vocab)}, {len(examples)} tokens streamed (windows and noise words drawn "
+            f"on the fly), prepared in {prep_seconds:.2f} s")
+    else:
+        sampler = examples.sampler
+        drawn = ("windows and noise words drawn anew each epoch" if config.resample == "epoch"
+                 else f"{examples.num_pairs} pairs")
+        say(f"vocabulary {len(vocab)}, {len(examples)} centers, {drawn}, "
+            f"prepared in {prep_seconds:.2f} s ({sampler} sampler)")
 
-    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=get_backend(config.backend),
-                     dtype=np.dtype(config.dtype))
-    optimizer = Adam(model.params, lr=config.lr)
+    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype))
+    optimizer = make_optimizer(config.optimizer, model.params, config.lr, config.epochs * len(examples))
+    if isinstance(examples, StreamedCorpus):
+        trainer = HogwildTrainer(model, optimizer, examples, _num_threads())
+    else:
+        trainer = MiniBatchTrainer(model, optimizer, examples, config.batch_size, engine)
     streams = {"data": data_rng, "shuffle": shuffle_rng}
     epochs, resumed_at = [], []
     if checkpoint is not None:
@@ -314,7 +298,8 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     def metrics():
         # With resample "epoch" every epoch draws its own pairs: num_pairs is the first epoch's.
         return {"config": dict(asdict(config), corpus=os.fspath(config.corpus)), "sampler": sampler,
-                "vocab_size": len(vocab), "num_centers": len(examples),
+                "engine": engine, "vocab_size": len(vocab),
+                "num_centers": epochs[0]["centers"] if epochs else trainer.num_centers,
                 "num_pairs": epochs[0]["pairs"] if epochs else None, "prep_seconds": prep_seconds,
                 "train_seconds": sum(e["seconds"] for e in epochs), "epochs": epochs,
                 "resumed_at": resumed_at}
@@ -335,14 +320,13 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
         save_progress()
     for epoch in range(len(epochs) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        bar = Progress(examples.num_batches(config.batch_size), f"epoch {epoch}/{config.epochs}",
+        bar = Progress(trainer.num_batches, f"epoch {epoch}/{config.epochs}",
                        enabled=not quiet and sys.stderr.isatty())
-        loss, pairs = run_epoch(model, optimizer, examples, config.batch_size, shuffle_rng, bar)
+        done = trainer.run_epoch(streams, bar)
         seconds = time.perf_counter() - epoch_start
-        epochs.append({"epoch": epoch, "loss": loss, "pairs": pairs, "seconds": seconds,
-                       "centers_per_second": len(examples) / seconds})
-        say(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, {seconds:.2f} s, "
-            f"{len(examples) / seconds:,.0f} centers/s")
+        epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
+        say(f"epoch {epoch}/{config.epochs}: loss {done['loss']:.4f}, {seconds:.2f} s, "
+            f"{done['centers'] / seconds:,.0f} centers/s")
         if out_dir is not None:
             save_progress()
 
@@ -358,8 +342,13 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     return result
 
 
+def _num_threads():
+    import numba
+    return numba.get_num_threads()
+
+
 def _restore(checkpoint, vocab, model, optimizer, streams):
-    """Load a checkpoint's tables, Adam state and random streams into a freshly prepared run."""
+    """Load a checkpoint's tables, optimizer state and random streams into a freshly prepared run."""
     if checkpoint.tokens != vocab.idx_to_token or not np.array_equal(checkpoint.counts, vocab.counts):
         raise W2VError(f"the corpus {checkpoint.meta['corpus_path']} has changed since the checkpoint "
                        f"(its vocabulary differs); cannot resume")
@@ -369,9 +358,13 @@ def _restore(checkpoint, vocab, model, optimizer, streams):
             raise W2VError(f"the checkpoint's {name} table is {checkpoint.params[name].dtype} "
                            f"{checkpoint.params[name].shape}, the run needs {param.dtype} {param.shape}")
         param[...] = to_device(checkpoint.params[name], xp)
-    adam = checkpoint.meta["adam"]
-    optimizer.load_state_dict(dict(adam, m={k: to_device(a, xp) for k, a in checkpoint.adam_m.items()},
-                                   v={k: to_device(a, xp) for k, a in checkpoint.adam_v.items()}))
+    state = checkpoint.meta["optimizer"]
+    if state.get("name") != optimizer.name:
+        raise W2VError(f"the checkpoint holds the state of optimizer {state.get('name')!r}, "
+                       f"the run uses {optimizer.name!r}")
+    arrays = {key: {name: to_device(a, xp) for name, a in tables.items()}
+              for key, tables in checkpoint.optimizer_arrays.items()}
+    optimizer.load_state_dict(dict(state, **arrays))
     try:
         for name, rng in streams.items():
             rng.bit_generator.state = checkpoint.meta["rng"][name]

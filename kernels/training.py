@@ -1,0 +1,400 @@
+"""Numba training kernels: the fused twins of ``SkipGram.loss_and_grads`` and the optimizers.
+
+The NumPy code in ``w2v_np`` (``ops``, ``model``, ``optim``) is the naive reference each
+kernel here is tested against first (``tests/test_training_kernels.py``).
+
+Mini-batch kernels (exact and deterministic):
+
+- :func:`batch_loss_and_grads` reads a batch straight from the CSR examples (no padded
+  arrays), computes the scores, the masked BCE and its gradient, and accumulates the
+  row gradients of both tables into compact buffers: row ``rows[i]`` of a table gets
+  ``grads[i]``, as :class:`w2v_np.ops.RowSparse` holds them.  Scores are computed in
+  parallel over examples; the scatter-add runs in parallel over slices of the dimension,
+  each slice adding the entries in the batch's order, so every element is a sum taken in
+  a fixed order and the result does not depend on the number of threads.
+- :func:`adam_dense`, :func:`adam_rows`, :func:`sgd_rows`: one fused pass each over the
+  parameters and their moments (dense Adam over every row, "lazy" Adam and SGD over the
+  rows a batch touched).  Their arithmetic is the NumPy reference's, operation by
+  operation in the parameters' dtype, so given the same gradients they give the same bits.
+
+:func:`sgd_hogwild` is word2vec.c's training loop: streaming over token ids, subsampling,
+windows and noise words drawn on the fly, one SGD update per (center, word) pair, threads
+updating the shared tables without locks (Hogwild).
+
+Dot products and sums of the mini-batch kernels may be reassociated (``fastmath`` without
+the finite-math assumptions) so that they vectorise; that changes the last bits relative
+to NumPy but not from run to run.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .sampling import _draw_alias, _seed_chunk
+
+# Reassociation and contraction only: no assumption that values are finite.
+FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(fastmath=FAST, cache=True, inline="always")
+def _dot(a, b):
+    total = a[0] * 0
+    for d in range(a.shape[0]):
+        total += a[d] * b[d]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _bce_position(x, label, one, likelihood, neg_log):
+    """One position of the BCE on logit ``x``: returns ``(sigmoid(x), likelihood, neg_log)``.
+
+    A row's loss (the sum of its positions' BCE) is ``neg_log - log(likelihood)``: the
+    probabilities the model gives the labels are multiplied in float64, so a row costs one
+    exponential per position and one logarithm in all.  The product is folded into
+    ``neg_log`` before it can underflow, and a position given a probability below e^-30
+    adds ``|x|`` (its BCE to within 1e-13) instead.  ``one`` is 1 in ``x``'s dtype,
+    ``label`` 0 or 1; no overflow for any ``x``.
+    """
+    e = np.exp(-abs(x))
+    sigmoid = one / (one + e) if x >= 0 else e / (one + e)
+    wide = np.float64(e)
+    if (x >= 0) == (label > 0):
+        likelihood *= 1.0 / (1.0 + wide)
+    elif abs(x) > 30:
+        neg_log += abs(x)
+    else:
+        likelihood *= wide / (1.0 + wide)
+    if likelihood < 1e-200:
+        neg_log -= np.log(likelihood)
+        likelihood = 1.0
+    return sigmoid, likelihood, neg_log
+
+
+@njit(cache=True)
+def _word_at(position, num_context, first, contexts, noise, num_noise_words):
+    """Position ``position`` of an example's row: its context words, then their noise words."""
+    if position < num_context:
+        return contexts[first + position]
+    return noise[num_noise_words * first + position - num_context]
+
+
+class BatchWorkspace:
+    """Buffers :func:`batch_loss_and_grads` reuses from batch to batch (no allocation per batch).
+
+    For a table of ``V`` rows and ``D`` columns and batches of at most ``B`` examples of
+    at most ``max_row`` positions each (``P = B * max_row`` entries at most):
+
+    - ``dscore`` float ``(P,)``: the gradient of each score; ``row_start`` int64 ``(B + 1,)``:
+      where each example's entries start; ``batch_center`` int32 ``(B,)``: each example's center;
+      ``entry_word``, ``entry_example`` int32 ``(P,)``: each entry's word and example;
+    - ``dv`` float ``(B, D)``: the gradient of each example's center vector;
+    - ``slot`` int32 ``(2, V)``: -1, except for the rows of the current batch, which hold
+      their place among the batch's rows of that table (0: center, 1: context);
+    - ``rows`` int64 ``(B + P,)``: the batch's center rows, then its context rows, each in
+      order of first use; ``grads`` float ``(B + P, D)``: their gradients;
+    - ``members`` int32 ``(B + P,)`` and ``member_start`` int64 ``(B + P + 1,)``: for each
+      of those rows, the examples (center rows) or entries (context rows) that use it, in
+      batch order (a counting sort); ``cursor`` int64 ``(B + P,)``: that sort's scratch.
+    """
+
+    def __init__(self, num_rows, dim, batch_size, max_row, dtype):
+        capacity = batch_size * max_row
+        self.dscore = np.empty(capacity, dtype=dtype)
+        self.row_start = np.empty(batch_size + 1, dtype=np.int64)
+        self.batch_center = np.empty(batch_size, dtype=np.int32)
+        self.entry_word = np.empty(capacity, dtype=np.int32)
+        self.entry_example = np.empty(capacity, dtype=np.int32)
+        self.dv = np.empty((batch_size, dim), dtype=dtype)
+        self.losses = np.empty(batch_size, dtype=np.float64)
+        self.num_touched = np.zeros(2, dtype=np.int64)
+        self.slot = np.full((2, num_rows), -1, dtype=np.int32)
+        self.rows = np.empty(batch_size + capacity, dtype=np.int64)
+        self.grads = np.empty((batch_size + capacity, dim), dtype=dtype)
+        self.members = np.empty(batch_size + capacity, dtype=np.int32)
+        self.member_start = np.empty(batch_size + capacity + 1, dtype=np.int64)
+        self.cursor = np.empty(batch_size + capacity, dtype=np.int64)
+
+    def loss_and_grads(self, center_table, context_table, examples, indices, per_pair):
+        """Run :func:`batch_loss_and_grads` on ``examples[indices]`` (a ``SkipGramExamples``) with these buffers.
+
+        Returns the examples' losses, float64 ``(B,)`` (a view); :meth:`touched` gives the gradients.
+        """
+        batch_loss_and_grads(
+            center_table, context_table, indices, examples.centers, examples.context_offsets, examples.contexts,
+            examples.noise, examples.num_noise_words, per_pair, self.dscore, self.row_start, self.batch_center,
+            self.entry_word, self.entry_example,
+            self.dv, self.losses, self.num_touched, self.slot, self.rows, self.grads, self.members,
+            self.member_start, self.cursor)
+        return self.losses[:indices.shape[0]]
+
+    def touched(self):
+        """``(center rows, center grads, context rows, context grads)`` of the last batch (views)."""
+        nc, nx = self.num_touched
+        return self.rows[:nc], self.grads[:nc], self.rows[nc:nc + nx], self.grads[nc:nc + nx]
+
+    def release(self):
+        """Forget the last batch's rows (after the optimizer used them)."""
+        nc, nx = self.num_touched
+        self.slot[0, self.rows[:nc]] = -1
+        self.slot[1, self.rows[nc:nc + nx]] = -1
+
+
+@njit(parallel=True, fastmath=FAST, cache=True)
+def batch_loss_and_grads(center_table, context_table, examples, centers, context_offsets, contexts,
+                         noise, num_noise_words, per_pair, dscore, row_start, batch_center, entry_word,
+                         entry_example, dv, losses,
+                         num_touched, slot, rows, grads, members, member_start, cursor):
+    """Loss and row gradients of one batch, read from the CSR examples.
+
+    Example ``n = examples[b]`` has center ``centers[n]``, context words
+    ``contexts[context_offsets[n]:context_offsets[n+1]]`` (label 1) and their noise words
+    (label 0), ``count`` positions in all.  Its loss is the seed's mean BCE over them.
+    The gradient is that of the sum of the examples' losses, or with ``per_pair`` of the
+    sum of every position's BCE (word2vec.c's objective, used by SGD).
+
+    Four passes: (1, parallel over examples) the batch's words are gathered into flat
+    buffers; (2, serial) every touched row gets a slot in order of first use and the
+    examples or entries using it are sorted by slot; (3, parallel over examples) scores,
+    BCE and the gradients of the scores and of the center vectors; (4, parallel over the
+    touched rows) each row's gradient, summed over its users in batch order.  Every sum
+    is taken in an order fixed by the batch, so the result does not depend on the number
+    of threads.
+
+    Inputs: tables float ``(V, D)``; examples int64 ``(B,)``; the CSR arrays of
+    :class:`w2v_np.sampling.SkipGramExamples`; the other arguments are the buffers of a
+    :class:`BatchWorkspace` (``slot`` all -1 on entry).  Writes ``losses[:B]`` (float64,
+    each example's loss), ``num_touched`` (rows touched in each table), and in ``rows``
+    and ``grads`` the touched center rows, then the touched context rows, with their
+    gradients; returns nothing.
+    """
+    size = examples.shape[0]
+    dim = center_table.shape[1]
+    dtype = center_table.dtype.type
+    one = dtype(1)
+    per_context = num_noise_words + 1          # positions per context word
+
+    # Where each example's entries go; then its words, gathered in parallel: the examples
+    # lie scattered over the CSR arrays, and one parallel pass takes those cache misses once.
+    row_start[0] = 0
+    for b in range(size):
+        n = examples[b]
+        row_start[b + 1] = row_start[b] + per_context * (context_offsets[n + 1] - context_offsets[n])
+    for b in prange(size):
+        n = examples[b]
+        first = context_offsets[n]
+        num_context = context_offsets[n + 1] - first
+        batch_center[b] = centers[n]
+        for position in range(per_context * num_context):
+            entry_word[row_start[b] + position] = _word_at(position, num_context, first, contexts, noise,
+                                                           num_noise_words)
+            entry_example[row_start[b] + position] = b
+
+    # Slots in order of first use, and the users of each touched row sorted by slot.
+    num_entries = row_start[size]
+    num_center = 0
+    for b in range(size):
+        word = batch_center[b]
+        if slot[0, word] < 0:
+            slot[0, word] = num_center
+            rows[num_center] = word
+            member_start[num_center + 1] = 0
+            num_center += 1
+        member_start[slot[0, word] + 1] += 1
+    num_context_rows = 0
+    for entry in range(num_entries):
+        word = entry_word[entry]
+        if slot[1, word] < 0:
+            slot[1, word] = num_context_rows
+            rows[num_center + num_context_rows] = word
+            member_start[num_center + num_context_rows + 1] = 0
+            num_context_rows += 1
+        member_start[num_center + slot[1, word] + 1] += 1
+    num_touched[0] = num_center
+    num_touched[1] = num_context_rows
+    total = num_center + num_context_rows
+    member_start[0] = 0
+    for r in range(total):
+        member_start[r + 1] += member_start[r]
+    cursor[:total] = member_start[:total]
+    for b in range(size):
+        r = slot[0, batch_center[b]]
+        members[cursor[r]] = b
+        cursor[r] += 1
+    for entry in range(num_entries):
+        r = num_center + slot[1, entry_word[entry]]
+        members[cursor[r]] = entry
+        cursor[r] += 1
+
+    # Scores, losses, the gradients of the scores and of the center vectors.
+    for b in prange(size):
+        count = row_start[b + 1] - row_start[b]
+        num_context = count // per_context
+        v = center_table[batch_center[b]]
+        scale = 1 / max(count, 1)
+        weight = dtype(1.0 if per_pair else scale)
+        likelihood, neg_log = 1.0, 0.0
+        for d in range(dim):
+            dv[b, d] = 0
+        for position in range(count):
+            entry = row_start[b] + position
+            u = context_table[entry_word[entry]]
+            score = _dot(v, u)
+            label = dtype(1 if position < num_context else 0)
+            sigmoid, likelihood, neg_log = _bce_position(score, label, one, likelihood, neg_log)
+            g = (sigmoid - label) * weight
+            dscore[entry] = g
+            for d in range(dim):
+                dv[b, d] += g * u[d]
+        losses[b] = (neg_log - np.log(likelihood)) * scale
+
+    # Each touched row sums the contributions of its users, in batch order.
+    for r in prange(total):
+        for d in range(dim):
+            grads[r, d] = 0
+        if r < num_center:
+            for k in range(member_start[r], member_start[r + 1]):
+                b = members[k]
+                for d in range(dim):
+                    grads[r, d] += dv[b, d]
+        else:
+            for k in range(member_start[r], member_start[r + 1]):
+                entry = members[k]
+                g = dscore[entry]
+                v = center_table[batch_center[entry_example[entry]]]
+                for d in range(dim):
+                    grads[r, d] += g * v[d]
+
+
+@njit(parallel=True, cache=True)
+def adam_dense(param, m, v, slot, grads, beta1, beta2, one_minus_beta1, one_minus_beta2, eps_hat, scale):
+    """Dense Adam over every row of ``param`` (float ``(V, D)``) in one pass.
+
+    Row ``r``'s gradient is ``grads[slot[r]]`` when ``slot[r] >= 0``, else zero, so rows
+    outside the batch still decay their moments and move, as in ``torch.optim.Adam``.
+    ``eps_hat = eps * sqrt(1 - beta2**t)``, ``scale = lr / (1 - beta1**t) * sqrt(1 - beta2**t)``;
+    every scalar is computed in float64 and then rounded to ``param``'s dtype, as NumPy
+    rounds a Python float, and the operations and their order are ``w2v_np.optim.Adam``'s.
+    """
+    for r in prange(param.shape[0]):
+        s = slot[r]
+        for d in range(param.shape[1]):
+            mi = m[r, d] * beta1
+            vi = v[r, d] * beta2
+            if s >= 0:
+                g = grads[s, d]
+                mi += one_minus_beta1 * g
+                vi += one_minus_beta2 * (g * g)
+            m[r, d] = mi
+            v[r, d] = vi
+            param[r, d] -= mi / (np.sqrt(vi) + eps_hat) * scale
+
+
+@njit(parallel=True, cache=True)
+def adam_rows(param, m, v, rows, grads, beta1, beta2, one_minus_beta1, one_minus_beta2, eps_hat, scale):
+    """"Lazy" Adam: the update of :func:`adam_dense` applied to the rows ``rows`` only.
+
+    rows int64 ``(R,)`` (distinct), grads float ``(R, D)``; other rows, and their moments,
+    do not change.  Scalars as in :func:`adam_dense`.
+    """
+    for i in prange(rows.shape[0]):
+        r = rows[i]
+        for d in range(param.shape[1]):
+            g = grads[i, d]
+            mi = m[r, d] * beta1 + one_minus_beta1 * g
+            vi = v[r, d] * beta2 + one_minus_beta2 * (g * g)
+            m[r, d] = mi
+            v[r, d] = vi
+            param[r, d] -= mi / (np.sqrt(vi) + eps_hat) * scale
+
+
+@njit(parallel=True, cache=True)
+def sgd_rows(param, rows, grads, lr):
+    """``param[rows] -= lr * grads``: rows int64 ``(R,)`` distinct, grads float ``(R, D)``."""
+    for i in prange(rows.shape[0]):
+        r = rows[i]
+        for d in range(param.shape[1]):
+            param[r, d] -= lr * grads[i, d]
+
+
+@njit(parallel=True, fastmath=FAST, cache=True)
+def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias, center_table,
+                context_table, max_window, num_noise_words, lr, min_lr_fraction, done_before,
+                total_work, seed, first_chunk, loss_sums, center_counts, pair_counts):
+    """word2vec.c's skip-gram SGD over chunks ``first_chunk ..`` of the corpus, threads without locks.
+
+    The corpus is ``ids`` (int32 ``(T,)``) cut into pieces (``piece_offsets`` int64
+    ``(P+1,)``: sentences, long ones split) and the pieces into chunks (``chunk_pieces``
+    int64 ``(C+1,)``).  Each chunk seeds its generator from ``(seed, chunk)`` and, piece by
+    piece: keeps token ``w`` with probability ``keep_probability[w]``; for each kept
+    center, draws a window ``1..max_window`` within the kept piece; for each context word
+    ``o`` updates the center vector and ``o``'s context vector on (center, ``o``, label 1)
+    and on ``num_noise_words`` noise words (label 0, drawn from the alias table;
+    a draw equal to ``o`` is skipped, as word2vec.c does).  The step is
+    ``lr * max(1 - progress, min_lr_fraction)`` with ``progress = (done_before +
+    piece start) / total_work``, measured in tokens, as word2vec.c's linear decay.
+
+    Writes for each chunk ``c`` handled (``loss_sums.shape[0]`` chunks from ``first_chunk``):
+    ``loss_sums[c - first_chunk]`` the sum over its centers of their mean BCE (the seed's
+    per-example loss, computed before each update), ``center_counts`` and ``pair_counts``.
+    With one thread the result depends on the seed only; with several, updates of shared
+    rows race and the result varies from run to run (Hogwild).
+    """
+    dim = center_table.shape[1]
+    dtype = center_table.dtype.type
+    one = dtype(1)
+    for local in prange(loss_sums.shape[0]):
+        chunk = first_chunk + local
+        _seed_chunk(seed, chunk)
+        # One buffer per chunk (thousands of tokens), not per center.
+        longest = 0
+        for piece in range(chunk_pieces[chunk], chunk_pieces[chunk + 1]):
+            longest = max(longest, piece_offsets[piece + 1] - piece_offsets[piece])
+        kept = np.empty(longest, dtype=np.int32)
+        neu = np.empty(dim, dtype=center_table.dtype)
+        loss_sum = 0.0
+        num_centers = 0
+        num_pairs = 0
+        for piece in range(chunk_pieces[chunk], chunk_pieces[chunk + 1]):
+            start, stop = piece_offsets[piece], piece_offsets[piece + 1]
+            progress = (done_before + start) / total_work
+            alpha = dtype(lr * max(1 - progress, min_lr_fraction))
+            length = 0
+            for t in range(start, stop):
+                if np.random.random() < keep_probability[ids[t]]:
+                    kept[length] = ids[t]
+                    length += 1
+            for i in range(length):
+                window = np.random.randint(1, max_window + 1)
+                low = max(0, i - window)
+                high = min(length, i + window + 1)
+                if high - low < 2:
+                    continue
+                v = center_table[kept[i]]
+                likelihood, neg_log = 1.0, 0.0
+                terms = 0
+                for j in range(low, high):
+                    if j == i:
+                        continue
+                    word = kept[j]
+                    neu[:] = 0
+                    for k in range(num_noise_words + 1):
+                        if k == 0:
+                            target, label = word, dtype(1)
+                        else:
+                            target, label = _draw_alias(keep, alias), dtype(0)
+                            if target == word:
+                                continue
+                        u = context_table[target]
+                        score = _dot(v, u)
+                        sigmoid, likelihood, neg_log = _bce_position(score, label, one, likelihood, neg_log)
+                        terms += 1
+                        g = (label - sigmoid) * alpha
+                        for d in range(dim):
+                            neu[d] += g * u[d]
+                            u[d] += g * v[d]
+                    for d in range(dim):
+                        v[d] += neu[d]
+                    num_pairs += 1
+                loss_sum += (neg_log - np.log(likelihood)) / terms
+                num_centers += 1
+        loss_sums[local] = loss_sum
+        center_counts[local] = num_centers
+        pair_counts[local] = num_pairs
