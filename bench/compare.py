@@ -5,11 +5,18 @@ Usage: python bench/compare.py [--corpus ptb|FILE] [--engines ...] [--epochs 5] 
 
 Engines (``--engines``, default: every one available here):
 
-- ``w2v-np:numba``, ``w2v-np:numpy``: ``w2v-np train`` with the Numba or NumPy data
-  pipeline on the NumPy backend; ``w2v-np:cupy``: the CuPy backend (with a GPU);
+- ``w2v-np:VARIANT``, ``w2v-np train`` (see :data:`W2V_VARIANTS`): ``numpy`` the NumPy
+  reference (engine and data pipeline); ``numba`` the exact fast path (fused kernels, dense
+  Adam); ``numba-lazy-adam``; ``numba-sgd`` the streaming Hogwild SGD; ``numba-sgd-det``
+  its deterministic mini-batch form; ``cupy`` the CuPy backend (with a GPU);
 - ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
 - ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings,
   trained from the sentences in memory (its faster mode; ``--gensim-stream`` re-reads the file).
+
+Any engine may carry its own hyper-parameters after ``@``, as ``name=value`` pairs joined
+by commas: ``w2v-np:numba-sgd@window=10,negative=15`` or ``gensim@window=10``; they become
+the engine's flags (``--window 10 --negative 15``), and the name, settings included, labels
+its rows.
 
 An engine whose package (or GPU) is missing is skipped with a note.  Every run is a fresh
 process, so the figures include start-up and each has its own peak memory (``ru_maxrss``
@@ -49,7 +56,38 @@ from w2v_np.corpus import read_corpus, resolve_corpus
 
 BENCH = Path(__file__).resolve().parent
 EVAL_DIR = Path(os.environ.get("W2V_NP_DATA", "."), "..", "eval").resolve()
-ENGINES = ("w2v-np:numba", "w2v-np:numpy", "w2v-np:cupy", "torch:cpu", "torch:cuda", "gensim")
+W2V_VARIANTS = {
+    "numpy": ["--engine", "numpy", "--sampler", "numpy"],
+    "numba": ["--engine", "numba"],
+    "numba-lazy-adam": ["--engine", "numba", "--optimizer", "lazy-adam"],
+    "numba-sgd": ["--engine", "numba", "--optimizer", "sgd"],
+    "numba-sgd-det": ["--engine", "numba", "--optimizer", "sgd", "--deterministic"],
+    "cupy": ["--engine", "numpy", "--backend", "cupy"],
+}
+ENGINES = (*(f"w2v-np:{variant}" for variant in W2V_VARIANTS), "torch:cpu", "torch:cuda", "gensim")
+
+
+def split_engine(text):
+    """``(engine, flags)`` of an engine entry ``ENGINE[@name=value,...]``; ValueError if malformed."""
+    engine, _, tuned = text.partition("@")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    flags = []
+    for pair in filter(None, tuned.split(",")):
+        name, equals, value = pair.partition("=")
+        if not (equals and name and value):
+            raise ValueError(f"expected name=value after @ in {text!r}, got {pair!r}")
+        flags += ["--" + name.replace("_", "-"), value]
+    return engine, flags
+
+
+def engine_argument(text):
+    """argparse type of ``--engines`` entries: checked by :func:`split_engine`, kept as written."""
+    try:
+        split_engine(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _gpu_visible(module):
@@ -61,8 +99,9 @@ def _gpu_visible(module):
 
 def unavailable(engine):
     """Why ``engine`` cannot run here, or None when it can."""
-    needs = {"w2v-np:numba": "numba", "w2v-np:cupy": "cupy", "torch:cpu": "torch", "torch:cuda": "torch",
-             "gensim": "gensim"}.get(engine)
+    engine = split_engine(engine)[0]
+    needs = "numba" if engine.startswith("w2v-np:numba") else {
+        "w2v-np:cupy": "cupy", "torch:cpu": "torch", "torch:cuda": "torch", "gensim": "gensim"}.get(engine)
     if needs and importlib.util.find_spec(needs) is None:
         return f"{needs} is not installed"
     if engine.endswith(("cupy", "cuda")) and not _gpu_visible(needs):
@@ -88,20 +127,20 @@ class Settings:
 
 def command(engine, corpus, seed, folder, settings):
     """The command line of one run; its results land in ``folder``."""
+    engine, tuned = split_engine(engine)
     shared = ["--corpus", str(corpus), "--epochs", str(settings.epochs), "--seed", str(seed),
               "--dim", str(settings.dim)]
     if engine.startswith("w2v-np"):
-        path = engine.split(":")[1]
         return [sys.executable, "-m", "w2v_np", "train", *shared, "--out", str(folder / "run"), "--quiet",
                 "--min-count", str(settings.min_count), "--resample", settings.resample,
-                "--sampler", "numpy" if path == "numpy" else "numba",
-                "--backend", "cupy" if path == "cupy" else "numpy"]
+                *W2V_VARIANTS[engine.split(":")[1]], *(["--threads", str(settings.threads)]
+                                                       if "numba" in engine else []), *tuned]
     shared += ["--json", str(folder / "result.json"), "--vectors", str(folder / "vectors.txt")]
     if engine.startswith("torch"):
         return [sys.executable, str(BENCH / "torch_reference.py"), "--device", engine.split(":")[1],
-                "--threads", str(settings.threads), *shared]
+                "--threads", str(settings.threads), *shared, *tuned]
     return [sys.executable, str(BENCH / "gensim_reference.py"), "--workers", str(settings.threads), *shared,
-            "--min-count", str(settings.min_count), *([] if settings.gensim_stream else ["--in-memory"])]
+            "--min-count", str(settings.min_count), *([] if settings.gensim_stream else ["--in-memory"]), *tuned]
 
 
 def run_once(engine, corpus, seed, settings, env):
@@ -201,10 +240,12 @@ def draw(name, runs, summary):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="ptb", help="'ptb' or a text file (one sentence per line)")
-    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--engines", nargs="+", type=engine_argument, default=list(ENGINES),
+                        help="engines to run, each optionally ENGINE@name=value,... (see above)")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up round")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads, gensim workers")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="torch threads, gensim workers, w2v-np's Numba threads")
     parser.add_argument("--pairs", type=Path, default=EVAL_DIR / "wordsim353.tsv")
     parser.add_argument("--analogies", type=Path, default=EVAL_DIR / "questions-words.txt")
     parser.add_argument("--name", default="compare_ptb", help="name of the results (JSON, PNGs, RESULTS.md)")

@@ -16,7 +16,7 @@ import os
 import shutil
 
 from common import RESULTS_DIR, finish_time_axes, median, new_figure, save
-from compare import ENGINES, EVAL_DIR, Settings, quality, run_once, unavailable
+from compare import EVAL_DIR, Settings, engine_argument, quality, run_once, unavailable
 
 from w2v_np.corpus import resolve_corpus
 
@@ -66,7 +66,7 @@ def draw(name, curves, targets):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default="ptb")
-    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=["w2v-np:numba", "torch:cpu", "gensim"])
+    parser.add_argument("--engines", nargs="+", type=engine_argument, default=["w2v-np:numba", "torch:cpu", "gensim"])
     parser.add_argument("--epochs", type=int, nargs="+", default=[1, 2, 3, 5, 10, 20])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--targets", type=float, nargs="+", default=[0.30, 0.40])
