@@ -248,10 +248,7 @@ class StreamedCorpus:
         self.piece_offsets = _pieces(offsets, MAX_PIECE)
         starts = np.searchsorted(self.piece_offsets[:-1], np.arange(0, ids.shape[0], CHUNK_TOKENS))
         self.chunk_pieces = np.unique(np.append(starts, self.piece_offsets.shape[0] - 1)).astype(np.int64)
-        if sample > 0:
-            self.keep_probability = keep_probabilities(counts, sample)
-        else:
-            self.keep_probability = (np.arange(len(counts)) != 0).astype(np.float64)
+        self.keep_probability = keep_probabilities(counts, sample)
         self.noise = NoiseSampler(noise_weights(counts))
         self.max_window, self.num_noise_words = max_window, num_noise_words
 
@@ -287,11 +284,14 @@ class HogwildTrainer:
     with one thread they depend on the seed only.
     """
 
-    def __init__(self, model, optimizer, corpus, threads):
+    def __init__(self, model, optimizer, corpus):
+        import numba
+
         from .kernels import training
         self.kernels = training
         self.model, self.optimizer, self.corpus = model, optimizer, corpus
-        self.group = max(4 * threads, -(-corpus.num_chunks // 50))
+        # Kernel calls of several chunks per thread, about 50 an epoch (the progress bar's steps).
+        self.group = max(4 * numba.get_num_threads(), -(-corpus.num_chunks // 50))
 
     @property
     def num_batches(self):

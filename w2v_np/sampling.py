@@ -64,10 +64,14 @@ def keep_probabilities(counts, sample):
     """Subsampling's keep probability per id: ``sqrt(sample / f)``, 0 for ``<unk>``.
 
     ``f = counts[id] / (total count of ids >= 1)``; the value is above 1 (kept for sure)
-    for rare tokens.  Returns float64 ``(V,)``; ``sample > 0``.
+    for rare tokens.  A ``sample`` of 0 keeps every known token (probability 1).
+    Returns float64 ``(V,)``.
     """
-    num_known = counts[1:].sum()
-    probability = np.sqrt(sample * num_known / np.maximum(np.asarray(counts, dtype=np.float64), 1))
+    if sample == 0:
+        probability = np.ones(len(counts))
+    else:
+        num_known = counts[1:].sum()
+        probability = np.sqrt(sample * num_known / np.maximum(np.asarray(counts, dtype=np.float64), 1))
     probability[0] = 0.0
     return probability
 

@@ -285,7 +285,7 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype))
     optimizer = make_optimizer(config.optimizer, model.params, config.lr, config.epochs * len(examples))
     if isinstance(examples, StreamedCorpus):
-        trainer = HogwildTrainer(model, optimizer, examples, _num_threads())
+        trainer = HogwildTrainer(model, optimizer, examples)
     else:
         trainer = MiniBatchTrainer(model, optimizer, examples, config.batch_size, engine)
     streams = {"data": data_rng, "shuffle": shuffle_rng}
@@ -340,11 +340,6 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
                                for token, cosine in embeddings.most_similar(word, topn=3))
         log(f"nearest to {word!r}: {neighbours}")
     return result
-
-
-def _num_threads():
-    import numba
-    return numba.get_num_threads()
 
 
 def _restore(checkpoint, vocab, model, optimizer, streams):
