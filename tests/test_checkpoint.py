@@ -2,6 +2,7 @@
 
 The CLI runs in a subprocess with ``cwd=tmp_path`` so the *installed* package is used.
 """
+import ctypes
 import json
 import os
 import random
@@ -18,6 +19,7 @@ import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, resume, train
 from w2v_np.checkpoint import load_checkpoint
 from w2v_np.io import read_word2vec
+from w2v_np.train import Progress, SigintLatch
 
 SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
     not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
@@ -358,6 +360,35 @@ def test_interrupted_cli_names_the_resume_command(corpus, tmp_path):
     assert done < 200
     finish(cli("train", "--resume", "run", "--epochs", str(done + 1), "--quiet", cwd=tmp_path))
     assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]) == done + 1
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_swallowed_by_a_ctypes_callback_stops_the_next_step():
+    """Numba compiles through ctypes callbacks, which print and drop exceptions: a Ctrl-C
+    then must still stop training at the next step, and the latch restores the handler."""
+    swallowing = ctypes.CFUNCTYPE(None)(lambda: signal.raise_signal(signal.SIGINT))
+    with SigintLatch() as latch:
+        bar = Progress(10, "epoch", enabled=False, latch=latch)
+        assert bar.wants(1) is False
+        swallowing()
+        with pytest.raises(KeyboardInterrupt):
+            bar.wants(2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigint_latch_leaves_a_programs_own_handler_alone():
+    def own(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGINT, own)
+    try:
+        with SigintLatch() as latch:
+            assert signal.getsignal(signal.SIGINT) is own
+            signal.raise_signal(signal.SIGINT)
+            latch.check()
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("has_checkpoint", [False, True])

@@ -2,7 +2,9 @@
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,16 +103,58 @@ class TrainResult:
         return Embeddings(self.vocab.idx_to_token, self.model.center)
 
 
-class Progress:
-    """A one-line progress bar on a terminal; silent when disabled."""
+class SigintLatch:
+    """Makes Ctrl-C stop training even when it arrives while Numba compiles.
 
-    def __init__(self, total, label, stream=sys.stderr, enabled=True):
+    Numba calls back into Python while it compiles and caches kernels, and a
+    ``KeyboardInterrupt`` raised inside such a callback is printed and dropped: the run
+    would go on as if nothing happened.  While the latch is installed, SIGINT raises
+    ``KeyboardInterrupt`` as usual and is also remembered; :meth:`check`, called at every
+    training step, raises it again.  Outside the main thread, or when the program has its
+    own SIGINT handler, the latch leaves signals alone and :meth:`check` never raises.
+    """
+
+    def __init__(self):
+        self.pending = False
+        self.previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.previous = signal.signal(signal.SIGINT, self._interrupted)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _interrupted(self, signum, frame):
+        self.pending = True
+        raise KeyboardInterrupt
+
+    def check(self):
+        """Raise ``KeyboardInterrupt`` if a Ctrl-C arrived since the latch was installed."""
+        if self.pending:
+            raise KeyboardInterrupt
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when disabled.
+
+    The trainers ask :meth:`wants` at every step, so it is also where a Ctrl-C that
+    Numba swallowed is raised again (``latch``, a :class:`SigintLatch`).
+    """
+
+    def __init__(self, total, label, stream=sys.stderr, enabled=True, latch=None):
         self.total, self.label, self.stream, self.enabled = total, label, stream, enabled
+        self.latch = latch
         self.every = max(1, total // 50)
         self.started = time.perf_counter()
 
     def wants(self, done):
         """Whether to redraw after ``done`` steps (about 50 times in all, and at the end)."""
+        if self.latch is not None:
+            self.latch.check()
         return self.enabled and (done % self.every == 0 or done == self.total)
 
     def update(self, done, loss):
@@ -256,6 +300,11 @@ def prepare(config, rng, probes=None):
 
 
 def _run(config, out_dir, probes, quiet, log, checkpoint=None):
+    with SigintLatch() as latch:
+        return _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch)
+
+
+def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
     say = (lambda *args: None) if quiet else log
     if out_dir is not None:
         remove_stale_temporaries(out_dir, RUN_FILES)
@@ -321,7 +370,7 @@ def _run(config, out_dir, probes, quiet, log, checkpoint=None):
     for epoch in range(len(epochs) + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
         bar = Progress(trainer.num_batches, f"epoch {epoch}/{config.epochs}",
-                       enabled=not quiet and sys.stderr.isatty())
+                       enabled=not quiet and sys.stderr.isatty(), latch=latch)
         done = trainer.run_epoch(streams, bar)
         seconds = time.perf_counter() - epoch_start
         epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
