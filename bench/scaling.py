@@ -2,7 +2,7 @@
 
 Usage: python bench/scaling.py [--tokens 1e6 1e7 1e8] [--vocabs 1e4 1e5 1e6] [--dims 50 100 300]
                                [--base-tokens 1e7] [--base-vocab 1e5] [--base-dim 100]
-                               [--engines w2v-np:numba gensim] [--epochs 1] [--data DIR] [--name NAME]
+                               [--engines w2v-np:numba-sgd gensim] [--epochs 1] [--data DIR] [--name NAME]
 
 Three sweeps on synthetic corpora (``bench/synthetic.py``: Zipf vocabulary, planted word
 groups, a ``pairs.tsv`` scoring how well the groups are recovered), each varying one
@@ -12,12 +12,14 @@ quantity around a base point:
 - vocabulary size: every ``--vocabs`` value, with the base corpus size and dimension;
 - dimension: every ``--dims`` value, with the base corpus size and vocabulary.
 
-Each point is one fresh process per engine (``compare.run_once``): end-to-end and training
-seconds, corpus words per second of training, the child's peak resident memory, and the
-Spearman of its vectors on the corpus's ``pairs.tsv``.  w2v-np runs with ``--resample epoch``
-and gensim streams the file (``--gensim-stream``), so neither holds more than the corpus's
-token ids (w2v-np) or its vocabulary (gensim): memory must not grow with the corpus beyond
-that.  ``min_count`` is 5.  Corpora are generated into ``--data`` (kept and reused between
+Each point is one fresh process per engine (``compare.run_once``): end-to-end, preparation
+and training seconds, corpus words per second of training, the child's peak resident memory,
+and the Spearman of its vectors on the corpus's ``pairs.tsv``.  Engines are ``compare.py``'s
+(``ENGINE@name=value,...`` included).  The default is w2v-np's streaming Hogwild SGD
+(``w2v-np:numba-sgd``, which holds the corpus's token ids and draws everything else on the
+fly) against gensim streaming the file (``--gensim-stream``, which holds only its
+vocabulary); w2v-np's mini-batch variants run with ``--resample epoch``, which keeps the
+subsampled corpus and one batch.  ``min_count`` is 5.  Corpora are generated into ``--data`` (kept and reused between
 runs).  ``results/NAME.json`` is rewritten after every point (long sweeps keep what they
 measured); at the end come ``results/NAME.png`` (time and memory per sweep) and tables in
 RESULTS.md.
@@ -31,7 +33,7 @@ import sys
 from pathlib import Path
 
 from common import RESULTS_DIR, new_figure, save
-from compare import Settings, quality, run_once, unavailable
+from compare import Settings, engine_argument, quality, run_once, unavailable
 
 BENCH = Path(__file__).resolve().parent
 
@@ -96,7 +98,7 @@ def main():
     parser.add_argument("--base-tokens", type=float, default=1e7)
     parser.add_argument("--base-vocab", type=float, default=1e5)
     parser.add_argument("--base-dim", type=int, default=100)
-    parser.add_argument("--engines", nargs="+", default=["w2v-np:numba", "gensim"])
+    parser.add_argument("--engines", nargs="+", default=["w2v-np:numba-sgd", "gensim"], type=engine_argument)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--data", default=Path.home() / ".cache" / "w2v-np" / "synthetic",
@@ -125,22 +127,23 @@ def main():
                     done[key] = point(engine, folder, dim, args.epochs, args.threads, env)
                 run = dict(done[key], x=x)
                 results[sweep][engine].append(run)
-                print(f"{sweep}={x:,} {engine}: {run['train_seconds']:.1f} s training, "
-                      f"{run['corpus_words_per_second']:,.0f} words/s, {run['peak_rss_mb']:.0f} MB, "
-                      f"Spearman {run['spearman']:.3f}", flush=True)
+                print(f"{sweep}={x:,} {engine}: {run['prep_seconds']:.1f} s prep, "
+                      f"{run['train_seconds']:.1f} s training, {run['corpus_words_per_second']:,.0f} words/s, "
+                      f"{run['peak_rss_mb']:.0f} MB, Spearman {run['spearman']:.3f}", flush=True)
                 RESULTS_DIR.mkdir(exist_ok=True)
                 (RESULTS_DIR / f"{args.name}.json").write_text(json.dumps({"partial": True, "results": results},
                                                                           indent=2) + "\n")
-        lines += [f"Sweep: {sweep}", "", f"| {sweep} | engine | training s | corpus words/s | peak MB | "
-                  "Spearman (planted pairs) |", "| --- " * 6 + "|"]
-        lines += [f"| {p['x']:,} | {engine} | {p['train_seconds']:.1f} | {p['corpus_words_per_second']:,.0f} | "
+        lines += [f"Sweep: {sweep}", "", f"| {sweep} | engine | end-to-end s | prep s | training s | "
+                  "corpus words/s | peak MB | Spearman (planted pairs) |", "| --- " * 8 + "|"]
+        lines += [f"| {p['x']:,} | {engine} | {p['wall_seconds']:.1f} | {p['prep_seconds']:.1f} | "
+                  f"{p['train_seconds']:.1f} | {p['corpus_words_per_second']:,.0f} | "
                   f"{p['peak_rss_mb']:.0f} | {p['spearman']:.3f} |"
                   for engine, points in results[sweep].items() for p in points]
         lines.append("")
     RESULTS_DIR.mkdir(exist_ok=True)
     draw(args.name, results)
     notes = [f"Synthetic Zipf corpora (bench/synthetic.py); {args.epochs} epoch(s), {args.threads} threads, "
-             f"min_count 5; w2v-np --resample epoch, gensim streaming the file. Base point: "
+             f"min_count 5; gensim streams the file. Base point: "
              f"{args.base_tokens:,} tokens, {args.base_vocab:,} types, dimension {args.base_dim}. "
              f"Plot: results/{args.name}.png.", ""]
     save(args.name, {"epochs": args.epochs, "threads": args.threads, "results": results}, notes + lines)

@@ -3,6 +3,7 @@
 The CLI runs in a subprocess with ``cwd=tmp_path`` so the *installed* package is used.
 """
 import ctypes
+import importlib
 import json
 import os
 import random
@@ -407,6 +408,19 @@ def test_resume_hint_only_when_a_checkpoint_exists(tmp_path, monkeypatch, capsys
     hint = f"; continue with: w2v-np train --resume {tmp_path / 'run'}" if has_checkpoint else ""
     assert capsys.readouterr().err == f"w2v-np: interrupted{hint}\n"
 
+
+
+@pytest.mark.parametrize("interval, drawn", [(0.0, [1, 2, 3, 4]), (1e9, [1, 4])])
+def test_loss_plot_is_redrawn_at_most_every_interval_and_at_the_end(corpus, tmp_path, monkeypatch,
+                                                                    interval, drawn):
+    """loss.png is drawn after the first epoch, then only when PLOT_INTERVAL seconds have
+    passed since the last drawing, and always after the last epoch."""
+    module = importlib.import_module("w2v_np.train")      # w2v_np.train is also the function
+    calls = []
+    monkeypatch.setattr(module, "PLOT_INTERVAL", interval)
+    monkeypatch.setattr(module, "plot_loss", lambda epochs, path: calls.append(len(epochs)))
+    train(small_config(corpus), out_dir=tmp_path / "run", probes=(), quiet=True)
+    assert calls == drawn
 
 
 def test_metrics_and_checkpoint_are_written_after_each_epoch(corpus, tmp_path):

@@ -214,9 +214,11 @@ def test_subsample_keep_rate_matches_formula(sampler):
     assert p_rare >= 1 and int((kept == 3).sum()) == rare
 
 
-def test_subsample_keep_rate_per_frequency_band(sampler):
+@pytest.mark.parametrize("subsampling", ["seed", "word2vec"])
+def test_subsample_keep_rate_per_frequency_band(sampler, subsampling):
     """On a Zipf vocabulary of 2000 words, the kept count of the words in each band of
-    keep probability p = min(1, sqrt(t/f)) (f over the known tokens) is within 5 standard
+    keep probability p = min(1, sqrt(t/f)) (seed) or min(1, sqrt(t/f) + t/f) (word2vec)
+    (f over the known tokens) is within 5 standard
     errors of sum c_i p_i, the variance being sum c_i p_i (1 - p_i) (each band fails with
     probability ~6e-7 if correct); words with p = 1 are all kept. The bands span p from
     ~0.02 to 1, so a wrong power, a missing cap or counting <unk> in f shows up in some band."""
@@ -228,11 +230,12 @@ def test_subsample_keep_rate_per_frequency_band(sampler):
     ids = ids.astype(np.int32)
     offsets = np.append(np.arange(0, ids.shape[0], 20, dtype=np.int64), ids.shape[0])
     counts = np.bincount(ids, minlength=vocab_size).astype(np.int64)
-    kept, kept_offsets = subsample(ids, offsets, counts, t, np.random.default_rng(31), sampler)
+    kept, kept_offsets = subsample(ids, offsets, counts, t, np.random.default_rng(31), sampler, subsampling)
     assert kept_offsets[-1] == kept.shape[0] and not (kept == 0).any()
-    p = np.minimum(1.0, np.sqrt(t * counts[1:].sum() / np.maximum(counts, 1)))
+    ratio = t * counts[1:].sum() / np.maximum(counts, 1)
+    p = np.minimum(1.0, np.sqrt(ratio) + (ratio if subsampling == "word2vec" else 0.0))
     p[0] = 0.0
-    assert np.allclose(np.minimum(1.0, keep_probabilities(counts, t)), p)
+    assert np.allclose(np.minimum(1.0, keep_probabilities(counts, t, subsampling)), p)
     kept_counts = np.bincount(kept, minlength=vocab_size)
     certain = (p >= 1) & (counts > 0)
     assert certain.sum() > 100

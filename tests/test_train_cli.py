@@ -24,7 +24,7 @@ NUM_TOPICS, WORDS_PER_TOPIC = 20, 5
 TOPICS = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(NUM_TOPICS)]
 FLAGS = ["--corpus", "--out", "--epochs", "--batch-size", "--window", "--negative", "--dim",
          "--lr", "--min-count", "--sample", "--seed", "--probe", "--quiet", "--backend", "--dtype",
-         "--sampler", "--resample", "--engine", "--optimizer", "--threads", "--deterministic"]
+         "--sampler", "--resample", "--engine", "--optimizer", "--threads", "--deterministic", "--subsampling"]
 SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
     not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
 
@@ -167,6 +167,7 @@ def test_probe_checked_before_training(corpus):
     ({"threads": 0}, "threads"),
     ({"threads": 10_000}, "threads"),
     ({"deterministic": "yes"}, "deterministic"),
+    ({"subsampling": "gensim"}, "subsampling"),
     ({"engine": "numba", "backend": "cupy"}, "engine 'numba' runs on the CPU|CuPy"),
 ])
 def test_invalid_config_raises(corpus, tmp_path, change, fragment):
@@ -193,6 +194,21 @@ def test_resample_every_epoch_trains_on_fresh_pairs(corpus, sampler):
     embeddings = result.embeddings()
     words = [w for topic in TOPICS for w in topic]
     assert np.mean([topic_of(embeddings.most_similar(w, topn=1)[0][0]) == topic_of(w) for w in words]) >= 0.9
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_word2vec_subsampling_keeps_more_centers(corpus, optimizer):
+    """Every word of the topic corpus has f = 0.01, so t = 0.002 keeps a token with p =
+    sqrt(0.2) = 0.447 (seed) or sqrt(0.2) + 0.2 = 0.647 (word2vec).  A kept token is a center
+    when its 8-token sentence keeps another one: 500 (8p - 8p(1-p)^7) centers expected,
+    about 1761 and 2586; each count must be within 5 sd (sd < sqrt(4000 p (1-p)) < 32)."""
+    for subsampling, p in (("seed", 0.2 ** 0.5), ("word2vec", 0.2 ** 0.5 + 0.2)):
+        result = run_quiet(small_config(corpus, epochs=1, sample=0.002, optimizer=optimizer,
+                                        subsampling=subsampling, threads=1))
+        assert result.metrics["config"]["subsampling"] == subsampling
+        centers = result.metrics["epochs"][0]["centers"]
+        expected = 500 * (8 * p - 8 * p * (1 - p) ** 7)
+        assert abs(centers - expected) < 5 * 32, (subsampling, centers, expected)
 
 
 def test_corpus_given_as_path_object(corpus, tmp_path):

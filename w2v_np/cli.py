@@ -15,8 +15,8 @@ from .evaluate import evaluate_analogies, evaluate_pairs
 from .optim import OPTIMIZERS
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
-from .sampling import RESAMPLE, SAMPLERS
-from .train import CHECKPOINT, DTYPES, TrainConfig, resume, train
+from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
+from .train import CHECKPOINT, DTYPES, PLOT_INTERVAL, TrainConfig, resume, train
 
 DEFAULTS = TrainConfig()
 
@@ -82,6 +82,9 @@ def build_parser():
     add("--min-count", type=_positive_int, help="keep tokens seen at least this often; the rest become <unk>")
     add("--sample", type=_float,
         help="subsampling threshold t: keep a token with probability sqrt(t/f); 0 disables")
+    add("--subsampling", choices=SUBSAMPLING,
+        help="keep-probability formula: seed = sqrt(t/f) (the chapter); word2vec = sqrt(t/f) + t/f "
+             "(word2vec.c and gensim; keeps more mid-frequency words)")
     add("--seed", type=_seed,
         help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)")
     add("--backend", choices=BACKENDS, help="array backend")
@@ -105,8 +108,8 @@ def build_parser():
              "the threads, instead of Hogwild (the other engines are always deterministic)")
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
-                        help="folder for checkpoint.npz, metrics.json and loss.png (after every "
-                             "epoch) and vectors.txt (at the end)")
+                        help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "
+                             f"(at the end, and every {PLOT_INTERVAL:g} s or more) and vectors.txt (at the end)")
     output.add_argument("--resume", metavar="DIR",
                         help="continue the run in DIR from its last checkpoint, with its settings; "
                              "only --epochs (to train longer), --backend, --threads, --probe and --quiet "

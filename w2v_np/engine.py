@@ -240,7 +240,7 @@ class StreamedCorpus:
     Memory beyond the ids: a few bytes per sentence.
     """
 
-    def __init__(self, ids, offsets, counts, *, max_window, num_noise_words, sample):
+    def __init__(self, ids, offsets, counts, *, max_window, num_noise_words, sample, subsampling="seed"):
         known_before = np.concatenate([[0], np.cumsum(ids != 0)])
         if not np.any(known_before[offsets[1:]] - known_before[offsets[:-1]] >= 2):
             raise W2VError("no training examples: no sentence has two known tokens")
@@ -248,7 +248,7 @@ class StreamedCorpus:
         self.piece_offsets = _pieces(offsets, MAX_PIECE)
         starts = np.searchsorted(self.piece_offsets[:-1], np.arange(0, ids.shape[0], CHUNK_TOKENS))
         self.chunk_pieces = np.unique(np.append(starts, self.piece_offsets.shape[0] - 1)).astype(np.int64)
-        self.keep_probability = keep_probabilities(counts, sample)
+        self.keep_probability = keep_probabilities(counts, sample, subsampling)
         self.noise = NoiseSampler(noise_weights(counts))
         self.max_window, self.num_noise_words = max_window, num_noise_words
 

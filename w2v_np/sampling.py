@@ -4,7 +4,8 @@ Every step is vectorised over the whole corpus (no per-token Python loop) and
 reproduces the seed's semantics in distribution:
 
 * :func:`subsample` drops ``<unk>`` and keeps a token with probability
-  ``sqrt(sample / f)`` where ``f`` is its share of the remaining tokens;
+  ``sqrt(sample / f)`` where ``f`` is its share of the remaining tokens (or, with
+  ``subsampling="word2vec"``, word2vec.c's and gensim's ``sqrt(sample / f) + sample / f``);
 * :func:`context_windows` draws a window size uniform in ``1..max_window`` for every
   kept token of a sentence with at least two tokens and takes the words around it;
 * :func:`draw_noise_words` draws ``num_noise_words`` words per context word from
@@ -28,6 +29,7 @@ from .kernels import numba_available
 NOISE_POWER = 0.75
 SAMPLERS = ("auto", "numpy", "numba")
 RESAMPLE = ("once", "epoch")
+SUBSAMPLING = ("seed", "word2vec")
 # Draws allowed for one noise word before giving up on its center (its contexts then
 # carry nearly all of the noise distribution).
 MAX_DRAWS_PER_WORD = 10_000
@@ -60,26 +62,32 @@ def _kernel_seed(rng):
     return int(rng.integers(2 ** 63))
 
 
-def keep_probabilities(counts, sample):
-    """Subsampling's keep probability per id: ``sqrt(sample / f)``, 0 for ``<unk>``.
+def keep_probabilities(counts, sample, subsampling="seed"):
+    """Subsampling's keep probability per id, 0 for ``<unk>``.
 
-    ``f = counts[id] / (total count of ids >= 1)``; the value is above 1 (kept for sure)
-    for rare tokens.  A ``sample`` of 0 keeps every known token (probability 1).
+    ``f = counts[id] / (total count of ids >= 1)`` and ``r = sample / f``; ``subsampling``
+    ``"seed"`` gives the chapter's ``sqrt(r)``, ``"word2vec"`` word2vec.c's (and gensim's)
+    ``sqrt(r) + r``, which keeps more of the mid-frequency words.  A value above 1 means
+    kept for sure.  A ``sample`` of 0 keeps every known token (probability 1).
     Returns float64 ``(V,)``.
     """
+    if subsampling not in SUBSAMPLING:
+        raise W2VError(f"subsampling must be one of {', '.join(SUBSAMPLING)}, got {subsampling!r}")
     if sample == 0:
         probability = np.ones(len(counts))
     else:
         num_known = counts[1:].sum()
-        probability = np.sqrt(sample * num_known / np.maximum(np.asarray(counts, dtype=np.float64), 1))
+        ratio = sample * num_known / np.maximum(np.asarray(counts, dtype=np.float64), 1)
+        probability = np.sqrt(ratio) + ratio if subsampling == "word2vec" else np.sqrt(ratio)
     probability[0] = 0.0
     return probability
 
 
-def subsample(ids, offsets, counts, sample, rng, sampler="numpy"):
+def subsample(ids, offsets, counts, sample, rng, sampler="numpy", subsampling="seed"):
     """Drop ``<unk>`` (id 0), then keep each token with probability ``sqrt(sample / f)``.
 
-    See :func:`keep_probabilities`.  A ``sample`` of 0 disables subsampling.
+    See :func:`keep_probabilities` (and its other ``subsampling`` formula).  A ``sample``
+    of 0 disables subsampling.
 
     Args:
         ids: int32 ``(N,)`` token ids; offsets: int64 ``(S+1,)`` sentence offsets.
@@ -91,9 +99,9 @@ def subsample(ids, offsets, counts, sample, rng, sampler="numpy"):
     if sample == 0:
         keep = ids != 0
     elif kernels is not None:
-        keep = kernels.keep_mask(ids, keep_probabilities(counts, sample), _kernel_seed(rng))
+        keep = kernels.keep_mask(ids, keep_probabilities(counts, sample, subsampling), _kernel_seed(rng))
     else:
-        keep = rng.random(ids.shape[0]) < keep_probabilities(counts, sample)[ids]
+        keep = rng.random(ids.shape[0]) < keep_probabilities(counts, sample, subsampling)[ids]
     kept_before = np.zeros(ids.shape[0] + 1, dtype=np.int64)
     np.cumsum(keep, out=kept_before[1:])
     return ids[keep], kept_before[offsets]
@@ -432,8 +440,10 @@ def _ragged_positions(lengths):
 
 
 def build_examples(ids, offsets, counts, *, max_window, num_noise_words, sample, rng,
-                   sampler="numpy", resample="once"):
+                   sampler="numpy", resample="once", subsampling="seed"):
     """The seed's whole preparation: subsample, windows, noise words.
+
+    ``subsampling`` chooses the keep probability's formula (:func:`keep_probabilities`).
 
     ``resample="once"`` draws every window and noise word now (the seed) and returns
     :class:`SkipGramExamples`; ``"epoch"`` returns :class:`ResampledExamples`, which
@@ -442,7 +452,7 @@ def build_examples(ids, offsets, counts, *, max_window, num_noise_words, sample,
     if resample not in RESAMPLE:
         raise W2VError(f"resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
     sampler = resolve_sampler(sampler)
-    kept_ids, kept_offsets = subsample(ids, offsets, counts, sample, rng, sampler)
+    kept_ids, kept_offsets = subsample(ids, offsets, counts, sample, rng, sampler, subsampling)
     centers = center_positions(kept_offsets)
     if len(centers) == 0:
         raise W2VError("no training examples: after subsampling no sentence has two known tokens "

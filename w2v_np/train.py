@@ -21,7 +21,7 @@ from .engine import (DEFAULT_LR, ENGINES, OPTIMIZERS, HogwildTrainer, MiniBatchT
 from .model import SkipGram
 from .plot import plot_loss
 from .query import Embeddings
-from .sampling import RESAMPLE, SAMPLERS, build_examples, resolve_sampler
+from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING, build_examples, resolve_sampler
 from .vocab import Vocab
 
 DTYPES = ("float32", "float64")
@@ -44,6 +44,7 @@ class TrainConfig:
     lr: float = None
     min_count: int = 10
     sample: float = 1e-4
+    subsampling: str = "seed"
     seed: int = 0
     backend: str = "numpy"
     dtype: str = "float32"
@@ -74,7 +75,7 @@ class TrainConfig:
         if not _is_int(self.seed) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE),
-                              ("engine", ENGINES)):
+                              ("engine", ENGINES), ("subsampling", SUBSAMPLING)):
             if getattr(self, name) not in choices:
                 raise W2VError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
 
@@ -183,6 +184,8 @@ DEFAULT_PROBE = "chip"
 
 CHECKPOINT = "checkpoint.npz"
 RUN_FILES = (CHECKPOINT, "metrics.json", "vectors.txt", "loss.png")
+PLOT_INTERVAL = 10.0
+"""Seconds between two drawings of ``loss.png`` during a run (it is always drawn at the end)."""
 
 
 def train(config, out_dir=None, probes=None, quiet=False, log=print):
@@ -193,8 +196,9 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     means ``chip`` (the seed's probe) when the vocabulary has it, else none.
 
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
-    every epoch, ``metrics.json`` and (with matplotlib) ``loss.png`` after every epoch,
-    and ``vectors.txt`` at the end, each atomically.  A run that fails before its first
+    every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
+    the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
+    after its last drawing, and ``vectors.txt`` at the end, each atomically.  A run that fails before its first
     checkpoint leaves no folder it created; a later failure leaves a checkpoint that
     :func:`resume` continues.  A folder holding a checkpoint is refused: continue that
     run with :func:`resume` instead of overwriting it.
@@ -292,10 +296,11 @@ def prepare(config, rng, probes=None):
     ids = vocab.ids_of(corpus.types)[corpus.type_ids]
     if streams_corpus(config):
         return vocab, StreamedCorpus(ids, corpus.offsets, vocab.counts, max_window=config.window,
-                                     num_noise_words=config.negative, sample=config.sample), list(probes)
+                                     num_noise_words=config.negative, sample=config.sample,
+                                     subsampling=config.subsampling), list(probes)
     examples = build_examples(ids, corpus.offsets, vocab.counts, max_window=config.window,
                               num_noise_words=config.negative, sample=config.sample, rng=rng,
-                              sampler=sampler, resample=config.resample)
+                              sampler=sampler, resample=config.resample, subsampling=config.subsampling)
     return vocab, examples, list(probes)
 
 
@@ -353,12 +358,18 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
                 "train_seconds": sum(e["seconds"] for e in epochs), "epochs": epochs,
                 "resumed_at": resumed_at}
 
+    plotted = [-math.inf]
+
     def save_progress():
-        # The checkpoint goes last: once it exists, metrics.json and loss.png cover its epochs.
+        # The checkpoint goes last: once it exists, metrics.json covers its epochs.  Drawing
+        # loss.png costs about 0.08 s (0.4 s the first time), a sixth of a fast PTB epoch:
+        # it is redrawn at most every PLOT_INTERVAL seconds, and after the last epoch.
         current = metrics()
         if epochs:
             _write_metrics(current, out_dir)
-            plot_loss(epochs, out_dir / "loss.png")
+            if len(epochs) == config.epochs or time.perf_counter() - plotted[0] >= PLOT_INTERVAL:
+                plot_loss(epochs, out_dir / "loss.png")
+                plotted[0] = time.perf_counter()
         meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
