@@ -349,6 +349,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
             longest = max(longest, piece_offsets[piece + 1] - piece_offsets[piece])
         kept = np.empty(longest, dtype=np.int32)
         neu = np.empty(dim, dtype=center_table.dtype)
+        targets = np.empty(num_noise_words + 1, dtype=np.int64)
         loss_sum = 0.0
         num_centers = 0
         num_pairs = 0
@@ -374,14 +375,16 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                     if j == i:
                         continue
                     word = kept[j]
+                    # All drawn before any is used: with a large vocabulary each draw and each
+                    # row is a cache miss, and independent misses overlap.
+                    targets[0] = word
+                    for k in range(1, num_noise_words + 1):
+                        targets[k] = _draw_alias(keep, alias)
                     neu[:] = 0
                     for k in range(num_noise_words + 1):
-                        if k == 0:
-                            target, label = word, dtype(1)
-                        else:
-                            target, label = _draw_alias(keep, alias), dtype(0)
-                            if target == word:
-                                continue
+                        target, label = targets[k], dtype(k == 0)
+                        if k > 0 and target == word:
+                            continue
                         u = context_table[target]
                         score = _dot(v, u)
                         sigmoid, likelihood, neg_log = _bce_position(score, label, one, likelihood, neg_log)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import w2v_np.kernels
-from w2v_np import TrainConfig, train
+from w2v_np import TrainConfig, W2VError, train
 from w2v_np.model import SkipGram
 from w2v_np.ops import RowSparse
 from w2v_np.optim import SGD, Adam, LazyAdam
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Nu
 if w2v_np.kernels.numba_available():
     import numba
 
-    from w2v_np.engine import StreamedCorpus, _pieces
+    from w2v_np.engine import StreamedCorpus, _pieces, _some_sentence_has_two_known
     from w2v_np.kernels import training
 
 V, D = 30, 12
@@ -198,6 +198,18 @@ def test_mini_batch_numba_engine_does_not_depend_on_threads(tmp_path, optimizer,
 def test_pieces_cut_long_sentences_and_skip_empty_ones():
     offsets = np.array([0, 3, 3, 28, 30], dtype=np.int64)       # lengths 3, 0, 25, 2
     np.testing.assert_array_equal(_pieces(offsets, 10), [0, 3, 13, 23, 28, 30])
+
+
+@pytest.mark.parametrize("per_slice", [1, 2, 3, 1 << 16])
+def test_two_known_tokens_are_found_in_any_slice_of_sentences(per_slice):
+    """Only the last sentence (or none) holds two known ids; slices of any size find it."""
+    ids = np.array([0, 5, 0, 7, 0, 0, 3, 9, 0], dtype=np.int32)
+    lonely = np.array([0, 2, 4, 6, 6, 7], dtype=np.int64)           # at most one known id each
+    assert not _some_sentence_has_two_known(ids[:7], lonely, per_slice)
+    paired = np.array([0, 2, 4, 6, 6, 9], dtype=np.int64)           # the last holds 3 and 9
+    assert _some_sentence_has_two_known(ids, paired, per_slice)
+    with pytest.raises(W2VError, match="no sentence has two known tokens"):
+        stream_of(ids[:7], lonely)
 
 
 def stream_of(ids, offsets, window=1, negative=2, sample=0.0):

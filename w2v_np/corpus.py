@@ -90,7 +90,7 @@ _UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205
 
 # Text is read and tokenised in pieces of about this size, so a large corpus is never
 # held in memory as text: only its token ids grow with it.
-CHUNK_BYTES = 64 << 20
+CHUNK_BYTES = 16 << 20
 
 
 def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYTES):
@@ -99,24 +99,39 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
     The file is read in pieces of about ``chunk_bytes`` that end at a line break; each is
     tokenised and its types merged into the corpus's, in first-seen order.  The result is
     the same as tokenising the whole text at once, but memory holds one piece of text at a
-    time besides the int32 token ids (twice those, briefly, when the pieces are joined).
+    time besides the int32 token ids.
     """
     types = {}
     intern = types.setdefault
-    pieces, lengths = [], [np.zeros(1, dtype=np.int64)]
+    lengths = [np.zeros(1, dtype=np.int64)]
+    # Sized for the most tokens the file can hold (one byte each, one between two): pages
+    # never written are never given memory, so only the ids read stay resident, and they
+    # are never copied or held twice.
+    type_ids, size = np.empty(_file_size(path) // 2 + 1, dtype=np.int32), 0
+    counts = np.zeros(0, dtype=np.int64)
     for text in _read_pieces(path, encoding, chunk_bytes):
         piece = tokenize(text, use_kernels)
         # len(types) is read before setdefault inserts, so a new type gets the next id.
         to_corpus = np.fromiter((intern(token, len(types)) for token in piece.types), dtype=np.int32,
                                 count=len(piece.types))
-        pieces.append(to_corpus[piece.type_ids])
+        np.take(to_corpus, piece.type_ids, out=type_ids[size:size + piece.type_ids.shape[0]])
+        # Counted piece by piece: np.bincount of all the ids would copy them to int64 first.
+        counts = np.concatenate([counts, np.zeros(len(types) - counts.shape[0], dtype=np.int64)])
+        counts[to_corpus] += piece.counts
+        size += piece.type_ids.shape[0]
         lengths.append(np.diff(piece.offsets))
-    type_ids = np.concatenate(pieces)
+    type_ids = type_ids[:size]
     if type_ids.shape[0] == 0:
         raise W2VError(f"corpus {path} is empty: it holds no tokens")
     offsets = np.cumsum(np.concatenate(lengths))
-    counts = np.bincount(type_ids, minlength=len(types)).astype(np.int64)
     return TokenizedCorpus(list(types), counts, type_ids, offsets)
+
+
+def _file_size(path):
+    try:
+        return os.path.getsize(_corpus_file(path))
+    except OSError as exc:
+        raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
 
 
 def _read_pieces(path, encoding, chunk_bytes):

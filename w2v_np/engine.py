@@ -241,8 +241,7 @@ class StreamedCorpus:
     """
 
     def __init__(self, ids, offsets, counts, *, max_window, num_noise_words, sample, subsampling="seed"):
-        known_before = np.concatenate([[0], np.cumsum(ids != 0)])
-        if not np.any(known_before[offsets[1:]] - known_before[offsets[:-1]] >= 2):
+        if not _some_sentence_has_two_known(ids, offsets):
             raise W2VError("no training examples: no sentence has two known tokens")
         self.ids = ids
         self.piece_offsets = _pieces(offsets, MAX_PIECE)
@@ -259,6 +258,21 @@ class StreamedCorpus:
     @property
     def num_chunks(self):
         return self.chunk_pieces.shape[0] - 1
+
+
+def _some_sentence_has_two_known(ids, offsets, sentences_per_slice=1 << 16):
+    """Whether a sentence holds two ids other than ``<unk>`` (0).
+
+    Looked at a slice of sentences at a time, so the temporaries are a slice's, not the
+    corpus's (which may be 100M tokens); on real text the first slice answers.
+    """
+    num_sentences = offsets.shape[0] - 1
+    for first in range(0, num_sentences, sentences_per_slice):
+        bounds = offsets[first:min(first + sentences_per_slice, num_sentences) + 1]
+        known_before = np.concatenate([[0], np.cumsum(ids[bounds[0]:bounds[-1]] != 0)])
+        if np.any(np.diff(known_before[bounds - bounds[0]]) >= 2):
+            return True
+    return False
 
 
 def _pieces(offsets, max_piece):

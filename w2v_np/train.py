@@ -180,6 +180,7 @@ def _random_streams(seed):
 
 
 DEFAULT_PROBE = "chip"
+ENCODE_SLICE = 1 << 22
 
 
 CHECKPOINT = "checkpoint.npz"
@@ -293,7 +294,10 @@ def prepare(config, rng, probes=None):
         if word not in vocab:
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
                            f"({len(vocab)} tokens with count >= {config.min_count})")
-    ids = vocab.ids_of(corpus.types)[corpus.type_ids]
+    ids, to_vocab = corpus.type_ids, vocab.ids_of(corpus.types)
+    # In place, a slice at a time: the whole corpus's ids are never held twice.
+    for start in range(0, ids.shape[0], ENCODE_SLICE):
+        ids[start:start + ENCODE_SLICE] = to_vocab[ids[start:start + ENCODE_SLICE]]
     if streams_corpus(config):
         return vocab, StreamedCorpus(ids, corpus.offsets, vocab.counts, max_window=config.window,
                                      num_noise_words=config.negative, sample=config.sample,
