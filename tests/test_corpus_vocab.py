@@ -323,6 +323,22 @@ def test_read_corpus_errors_and_empty(tmp_path, use_kernels):
 
 
 @pytest.mark.parametrize("use_kernels", TOKENIZERS)
+def test_read_corpus_fits_the_densest_text_and_refuses_a_growing_file(tmp_path, use_kernels, monkeypatch):
+    """The ids buffer is sized for one token per two bytes (plus one): one-character tokens
+    with one separator fill it exactly; a file that outgrows its measured size is refused."""
+    import w2v_np.corpus
+
+    for text in ("a", "a b", "a b\nc", "a b c d\n", "a\nb\nc\nd\ne"):
+        path = tmp_path / "dense.txt"
+        path.write_text(text)
+        corpus = read_corpus(path, use_kernels=use_kernels, chunk_bytes=2)
+        assert corpus.type_ids.shape[0] == len(text.split()) == len(text.encode()) // 2 + len(text.encode()) % 2
+    monkeypatch.setattr(w2v_np.corpus, "_file_size", lambda path: 2)
+    with pytest.raises(W2VError, match="grew while it was being read"):
+        read_corpus(path, use_kernels=use_kernels)
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
 @pytest.mark.parametrize("chunk_bytes", [1, 3, 8, 64, 1 << 26])
 def test_read_corpus_in_pieces_equals_whole_text(tmp_path, use_kernels, chunk_bytes):
     """Reading in pieces of any size (1 byte: every line its own piece, cut mid-character

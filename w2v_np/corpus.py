@@ -114,6 +114,8 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
         # len(types) is read before setdefault inserts, so a new type gets the next id.
         to_corpus = np.fromiter((intern(token, len(types)) for token in piece.types), dtype=np.int32,
                                 count=len(piece.types))
+        if size + piece.type_ids.shape[0] > type_ids.shape[0]:
+            raise W2VError(f"corpus {path} grew while it was being read")
         np.take(to_corpus, piece.type_ids, out=type_ids[size:size + piece.type_ids.shape[0]])
         # Counted piece by piece: np.bincount of all the ids would copy them to int64 first.
         counts = np.concatenate([counts, np.zeros(len(types) - counts.shape[0], dtype=np.int64)])

@@ -199,10 +199,10 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
     every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
     the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
-    after its last drawing, and ``vectors.txt`` at the end, each atomically.  A run that fails before its first
-    checkpoint leaves no folder it created; a later failure leaves a checkpoint that
-    :func:`resume` continues.  A folder holding a checkpoint is refused: continue that
-    run with :func:`resume` instead of overwriting it.
+    after its last drawing, and ``vectors.txt`` at the end, each atomically.  A run that
+    fails before its first checkpoint leaves no folder it created; a later failure leaves
+    a checkpoint that :func:`resume` continues.  A folder holding a checkpoint is
+    refused: continue that run with :func:`resume` instead of overwriting it.
     """
     _check_setup(config)
     if out_dir is None:
@@ -362,18 +362,19 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
                 "train_seconds": sum(e["seconds"] for e in epochs), "epochs": epochs,
                 "resumed_at": resumed_at}
 
-    plotted = [-math.inf]
+    last_plot = -math.inf
 
     def save_progress():
+        nonlocal last_plot
         # The checkpoint goes last: once it exists, metrics.json covers its epochs.  Drawing
         # loss.png costs about 0.08 s (0.4 s the first time), a sixth of a fast PTB epoch:
         # it is redrawn at most every PLOT_INTERVAL seconds, and after the last epoch.
         current = metrics()
         if epochs:
             _write_metrics(current, out_dir)
-            if len(epochs) == config.epochs or time.perf_counter() - plotted[0] >= PLOT_INTERVAL:
+            if len(epochs) == config.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL:
                 plot_loss(epochs, out_dir / "loss.png")
-                plotted[0] = time.perf_counter()
+                last_plot = time.perf_counter()
         meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
