@@ -8,7 +8,9 @@ Engines (``--engines``, default: every one available here):
 - ``w2v-np:VARIANT``, ``w2v-np train`` (see :data:`W2V_VARIANTS`): ``numpy`` the NumPy
   reference (engine and data pipeline); ``numba`` the exact fast path (fused kernels, dense
   Adam); ``numba-lazy-adam``; ``numba-sgd`` the streaming Hogwild SGD; ``numba-sgd-det``
-  its deterministic mini-batch form; ``cupy`` the CuPy backend (with a GPU);
+  its deterministic mini-batch form; ``cupy`` the reference engine on the CuPy backend (with
+  a GPU); ``cupy-fused`` the numba.cuda kernels on it (atomics), ``cupy-fused-det`` their
+  deterministic form (sorted reduction);
 - ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
 - ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings,
   trained from the sentences in memory (its faster mode; ``--gensim-stream`` re-reads the file).
@@ -63,6 +65,8 @@ W2V_VARIANTS = {
     "numba-sgd": ["--engine", "numba", "--optimizer", "sgd"],
     "numba-sgd-det": ["--engine", "numba", "--optimizer", "sgd", "--deterministic"],
     "cupy": ["--engine", "numpy", "--backend", "cupy"],
+    "cupy-fused": ["--engine", "numba", "--backend", "cupy"],
+    "cupy-fused-det": ["--engine", "numba", "--backend", "cupy", "--deterministic"],
 }
 ENGINES = (*(f"w2v-np:{variant}" for variant in W2V_VARIANTS), "torch:cpu", "torch:cuda", "gensim")
 
@@ -100,12 +104,13 @@ def _gpu_visible(module):
 def unavailable(engine):
     """Why ``engine`` cannot run here, or None when it can."""
     engine = split_engine(engine)[0]
-    needs = "numba" if engine.startswith("w2v-np:numba") else {
-        "w2v-np:cupy": "cupy", "torch:cpu": "torch", "torch:cuda": "torch", "gensim": "gensim"}.get(engine)
+    needs = "numba" if engine.startswith("w2v-np:numba") else "cupy" if engine.startswith("w2v-np:cupy") else {
+        "torch:cpu": "torch", "torch:cuda": "torch", "gensim": "gensim"}.get(engine)
     if needs and importlib.util.find_spec(needs) is None:
         return f"{needs} is not installed"
-    if engine.endswith(("cupy", "cuda")) and not _gpu_visible(needs):
-        return "no GPU visible"
+    if needs == "cupy" or engine == "torch:cuda":
+        if not _gpu_visible(needs):
+            return "no GPU visible"
     return None
 
 
@@ -194,6 +199,24 @@ def summarise(runs, corpus_words, epochs):
             "analogy_accuracy": med("analogy_accuracy"), "runs": len(runs)}
 
 
+def run_rounds(engines, corpus, corpus_words, settings, env, repeats, pairs, analogies):
+    """A warm-up round, then ``repeats`` interleaved rounds (seed = round); returns ``(runs, summary)``."""
+    runs = []
+    for round_number in range(repeats + 1):
+        for engine in engines:
+            run = run_once(engine, corpus, round_number, settings, env)
+            run.update(quality(run.pop("vectors"), pairs, analogies))
+            shutil.rmtree(run.pop("folder"))
+            state = "warm-up" if round_number == 0 else f"round {round_number}"
+            print(f"{state} {engine}: {run['wall_seconds']:.2f} s end to end, {run['train_seconds']:.2f} s "
+                  f"training, {run['peak_rss_mb']:.0f} MB, Spearman {_number(run['spearman'], 3)}", flush=True)
+            if round_number > 0:
+                runs.append(run)
+    summary = {engine: summarise([r for r in runs if r["engine"] == engine], corpus_words, settings.epochs)
+               for engine in engines}
+    return runs, summary
+
+
 def _number(value, digits):
     return "" if value is None else f"{value:,.{digits}f}"
 
@@ -270,19 +293,7 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), NUMBA_NUM_THREADS=str(args.threads))
     settings = Settings(epochs=args.epochs, threads=args.threads, gensim_stream=args.gensim_stream)
 
-    runs = []
-    for round_number in range(args.repeats + 1):
-        for engine in engines:
-            run = run_once(engine, corpus, round_number, settings, env)
-            run.update(quality(run.pop("vectors"), pairs, analogies))
-            shutil.rmtree(run.pop("folder"))
-            state = "warm-up" if round_number == 0 else f"round {round_number}"
-            print(f"{state} {engine}: {run['wall_seconds']:.2f} s end to end, {run['train_seconds']:.2f} s "
-                  f"training, {run['peak_rss_mb']:.0f} MB, Spearman {_number(run['spearman'], 3)}", flush=True)
-            if round_number > 0:
-                runs.append(run)
-    summary = {engine: summarise([r for r in runs if r["engine"] == engine], corpus_words, args.epochs)
-               for engine in engines}
+    runs, summary = run_rounds(engines, corpus, corpus_words, settings, env, args.repeats, pairs, analogies)
     lines = table(summary)
     print("\n".join(lines))
     if args.no_save:

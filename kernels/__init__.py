@@ -3,7 +3,9 @@
 This subpackage holds the accelerated implementations (Numba on the CPU, GPU kernels)
 that mirror the NumPy reference in ``w2v_np``.  Numba is optional
 (``pip install "w2v-np[fast]"``): :func:`numba_available` tells whether it can be used,
-and the modules that need it (``sampling``) are imported only then.
+and the modules that need it (``sampling``, ``training``) are imported only then.
+``gpu`` holds numba.cuda kernels: :func:`cuda_available` tells whether they can run (on
+a GPU, or under Numba's CUDA simulator).
 """
 import functools
 
@@ -16,3 +18,15 @@ def numba_available():
     except ImportError:
         return False
     return True
+
+
+@functools.cache
+def cuda_available():
+    """Whether numba.cuda can launch kernels: it sees a GPU, or runs its simulator."""
+    if not numba_available():
+        return False
+    try:
+        from numba import cuda
+        return bool(cuda.is_available())
+    except Exception:  # a missing CUDA driver or toolkit surfaces as many different errors
+        return False

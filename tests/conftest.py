@@ -1,10 +1,17 @@
-"""Shared fixtures: the PTB folder, found only through ``$W2V_NP_DATA``."""
+"""Shared fixtures: the PTB folder, found only through ``$W2V_NP_DATA``.
+
+On a machine without an NVIDIA GPU the numba.cuda kernels run under Numba's CUDA
+simulator: the variable has to be set before Numba is first imported, hence here.
+"""
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 DATA_ENV = "W2V_NP_DATA"
+if not (Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi")):
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 
 @pytest.fixture(scope="session")

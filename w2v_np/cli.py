@@ -97,16 +97,19 @@ def build_parser():
         help="once: draw windows and noise words before training (the seed); epoch: draw new "
              "ones for every batch, so each epoch sees other context and noise words")
     add("--engine", choices=ENGINES,
-        help="numpy: the readable reference (padded batches, NumPy or CuPy); numba: fused CPU kernels, "
-             "the same mathematics for adam and lazy-adam; auto = numba when installed and on the CPU")
+        help="numpy: the readable reference (padded batches, NumPy or CuPy); numba: fused kernels, "
+             "the same mathematics for adam and lazy-adam (on the CPU with --backend numpy, numba.cuda "
+             "kernels on the GPU with --backend cupy); auto = numba when it can run")
     add("--optimizer", choices=tuple(OPTIMIZERS),
         help="adam: torch.optim.Adam, every row moves (the seed); lazy-adam: Adam on the rows a batch "
              "uses only; sgd: word2vec.c's SGD with linear decay (with --engine numba: per-pair "
              "updates streamed over the corpus by all threads, Hogwild)")
     add("--threads", type=_positive_int, help="threads of the Numba kernels; None = all cores")
     add("--deterministic", action="store_true", default=None,
-        help="with --optimizer sgd and --engine numba: mini-batch SGD whose result does not depend on "
-             "the threads, instead of Hogwild (the other engines are always deterministic)")
+        help="with --optimizer sgd and --engine numba on the CPU: mini-batch SGD whose result does not "
+             "depend on the threads, instead of Hogwild; with --engine numba on the GPU: gradients summed "
+             "in sorted order instead of by atomics, the same bits on every run (the other engines are "
+             "always deterministic)")
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "

@@ -12,6 +12,10 @@ numba        adam,        mini-batches read straight from the CSR examples by fu
 numba        sgd          word2vec.c's loop (:func:`~w2v_np.kernels.training.sgd_hogwild`):
                           per-pair updates while streaming the token ids, threads without
                           locks; with ``deterministic``, mini-batch SGD by the fused kernels
+numba on     any          ``engine`` resolves to ``cuda``: mini-batches by the numba.cuda kernels
+the GPU                   (:mod:`w2v_np.kernels.gpu`, :class:`~w2v_np.gpu_step.CudaFusedStep`):
+                          the same batches and mathematics as ``numpy``, float32 only;
+                          atomics, or with ``deterministic`` a sorted reduction
 ===========  ===========  ================================================================
 
 A trainer has ``run_epoch(streams, bar)`` returning the epoch's mean per-example loss, its
@@ -24,29 +28,31 @@ import numpy as np
 
 from .backend import get_array_module, to_device, to_host
 from .errors import W2VError
-from .kernels import numba_available
+from .kernels import cuda_available, numba_available
 from .optim import OPTIMIZERS, SGD, LazyAdam
 from .sampling import _kernel_seed, keep_probabilities, noise_weights, NoiseSampler
 
 ENGINES = ("auto", "numpy", "numba")
+"""What users choose; :func:`resolve_engine` answers ``numpy``, ``numba`` (CPU) or ``cuda`` (GPU)."""
 DEFAULT_LR = {"adam": 0.002, "lazy-adam": 0.002, "sgd": 0.025}
 
 
 def resolve_engine(engine, xp):
-    """``"numpy"`` or ``"numba"`` for ``engine`` in :data:`ENGINES` and the backend's array module ``xp``."""
+    """``"numpy"``, ``"numba"`` (CPU kernels) or ``"cuda"`` (GPU kernels) for ``engine`` in
+    :data:`ENGINES` and the backend's array module ``xp``."""
     if engine not in ENGINES:
         raise W2VError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    on_cpu = xp is np
-    if engine == "numba":
-        if not numba_available():
-            raise W2VError("engine 'numba' needs Numba, which is not installed: "
-                           "pip install 'w2v-np[fast]' (or use --engine numpy)")
-        if not on_cpu:
-            raise W2VError("engine 'numba' runs on the CPU: use it with --backend numpy "
-                           "(the cupy backend trains with --engine numpy)")
+    if engine == "numba" and not numba_available():
+        raise W2VError("engine 'numba' needs Numba, which is not installed: "
+                       "pip install 'w2v-np[fast]' (or use --engine numpy)")
+    if xp is np:
+        return ("numba" if numba_available() else "numpy") if engine == "auto" else engine
     if engine == "auto":
-        return "numba" if on_cpu and numba_available() else "numpy"
-    return engine
+        return "cuda" if cuda_available() else "numpy"
+    if engine == "numba" and not cuda_available():
+        raise W2VError("engine 'numba' on the GPU needs numba.cuda to see the GPU (the CUDA toolkit "
+                       "libraries numba uses are missing); use --engine numpy with --backend cupy")
+    return "cuda" if engine == "numba" else engine
 
 
 def set_threads(threads):
@@ -121,12 +127,17 @@ class MiniBatchTrainer:
     losses (the seed's).
     """
 
-    def __init__(self, model, optimizer, examples, batch_size, engine):
+    def __init__(self, model, optimizer, examples, batch_size, engine, deterministic=False):
         self.model, self.optimizer, self.examples = model, optimizer, examples
         self.batch_size = batch_size
         self.per_pair = isinstance(optimizer, SGD)
-        self.fused = FusedStep(model, optimizer, batch_size, examples.max_row_length(), self.per_pair) \
-            if engine == "numba" else None
+        self.fused = self.on_gpu = None
+        if engine == "numba":
+            self.fused = FusedStep(model, optimizer, batch_size, examples.max_row_length(), self.per_pair)
+        elif engine == "cuda":
+            from .gpu_step import CudaFusedStep
+            self.fused = self.on_gpu = CudaFusedStep(model, optimizer, batch_size, examples.max_row_length(),
+                                                     self.per_pair, deterministic)
 
     @property
     def num_batches(self):
@@ -138,6 +149,8 @@ class MiniBatchTrainer:
         return len(self.examples)
 
     def batches(self, rng):
+        if self.on_gpu is not None:
+            return self.on_gpu.batches(self.examples, self.batch_size, rng)
         if self.fused is not None:
             return self.examples.index_batches(self.batch_size, rng)
         return self.examples.batches(self.batch_size, rng, self.model.center.dtype)
@@ -151,7 +164,9 @@ class MiniBatchTrainer:
         xp = get_array_module(self.model.center)
         loss_sum = xp.zeros((), dtype=np.float64)
         pairs = 0
-        for step, batch in enumerate(prefetch(self.batches(streams["shuffle"])), 1):
+        # The GPU's batches are slices of an order already on the device: nothing to prefetch.
+        batches = self.batches(streams["shuffle"])
+        for step, batch in enumerate(batches if self.on_gpu else prefetch(batches), 1):
             if self.fused is not None:
                 batch_loss, batch_pairs, size = self.fused(*batch)
             else:

@@ -264,7 +264,9 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
 def _check_setup(config):
     """Validate ``config`` and everything it asks of this machine, before any work is done."""
     config.validate()
-    resolve_engine(config.engine, get_backend(config.backend))
+    if resolve_engine(config.engine, get_backend(config.backend)) == "cuda" and config.dtype != "float32":
+        raise W2VError(f"the GPU kernels (engine numba on the cupy backend) train float32 tables, not "
+                       f"{config.dtype}; use --engine numpy for {config.dtype} on the GPU")
     resolve_sampler(config.sampler)
     set_threads(config.threads)
 
@@ -345,7 +347,7 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
     if isinstance(examples, StreamedCorpus):
         trainer = HogwildTrainer(model, optimizer, examples)
     else:
-        trainer = MiniBatchTrainer(model, optimizer, examples, config.batch_size, engine)
+        trainer = MiniBatchTrainer(model, optimizer, examples, config.batch_size, engine, config.deterministic)
     streams = {"data": data_rng, "shuffle": shuffle_rng}
     epochs, resumed_at = [], []
     if checkpoint is not None:
