@@ -28,14 +28,14 @@ if w2v_np.kernels.cuda_available():
 V, D = 20, 8
 
 
-def random_examples(seed=0, num_sentences=12, length=7, num_noise_words=2, max_window=2):
+def random_examples(seed=0, num_sentences=12, length=7, num_noise_words=2, max_window=2, resample="once"):
     """A few examples over a 20-word vocabulary: every batch repeats centers and words."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(1, V, size=num_sentences * length).astype(np.int32)
     offsets = np.arange(0, ids.shape[0] + 1, length, dtype=np.int64)
     counts = np.bincount(ids, minlength=V).astype(np.int64)
     return build_examples(ids, offsets, counts, max_window=max_window, num_noise_words=num_noise_words,
-                          sample=0, rng=rng, sampler="numpy")
+                          sample=0, rng=rng, sampler="numpy", resample=resample)
 
 
 def model_of(seed=1):
@@ -189,12 +189,12 @@ def test_sgd_kernel_moves_touched_rows_only():
     assert not grad[touched > 0].any() and grad[touched == 0].all()
 
 
-def trained(optimizer, engine, deterministic=False, epochs=1, batch_size=12):
+def trained(optimizer, engine, deterministic=False, epochs=1, batch_size=12, resample="once"):
     """Tables and losses after ``epochs`` epochs of the mini-batch trainer with ``engine``
     (a few batches: the simulator runs each GPU thread as a Python thread)."""
     from w2v_np.engine import make_optimizer
     from w2v_np.train import Progress
-    examples = random_examples(num_sentences=6)
+    examples = random_examples(num_sentences=6, resample=resample)
     model = model_of()
     opt = make_optimizer(optimizer, model.params, 0.02 if optimizer != "sgd" else 0.1, epochs * len(examples))
     trainer = MiniBatchTrainer(model, opt, examples, batch_size, engine, deterministic)
@@ -214,6 +214,14 @@ def test_gpu_trainer_matches_numpy_engine(optimizer, deterministic):
     np.testing.assert_allclose(gpu_losses, ref_losses, rtol=1e-5)
     for name in ("center", "context"):
         np.testing.assert_allclose(gpu_model.params[name], ref_model.params[name], rtol=1e-4, atol=1e-6)
+
+
+def test_gpu_trainer_with_batches_drawn_anew_matches_numpy_engine():
+    """--resample epoch: each batch's own examples go to the device; the NumPy engine's result."""
+    gpu_model, gpu_losses = trained("adam", "cuda", resample="epoch")
+    ref_model, ref_losses = trained("adam", "numpy", resample="epoch")
+    np.testing.assert_allclose(gpu_losses, ref_losses, rtol=1e-5)
+    np.testing.assert_allclose(gpu_model.center, ref_model.center, rtol=1e-4, atol=1e-6)
 
 
 def test_deterministic_gpu_trainer_repeats_bit_for_bit():
