@@ -125,6 +125,18 @@ def kernels(args):
         moved = batch_size * row_bytes + positions * row_bytes * 4
         name = "fused step, sorted reduction" if deterministic else "fused step, atomics"
         rows[name] = (time_kernel(cupy, fused, args.kernel_batches), moved)
+    # The embedding backward alone, on the last batch's context gradients (the deterministic
+    # step left them in per-entry slots): read each entry row once, read and write its table row.
+    used = step.entry_ids >= 0
+    ids, values = step.entry_ids[used], step.entry_rows[used]
+    grad_view, ids_view, values_view = map(gpu.device_view, (step.grads["context"], ids, values))
+    scatter_blocks, scatter_threads = gpu.launch_1d(values.size)
+    moved = 3 * values.size * 4
+    rows["scatter_add_atomic (a batch's context gradients)"] = (time_kernel(
+        cupy, lambda: gpu.scatter_add_atomic[scatter_blocks, scatter_threads](grad_view, ids_view, values_view),
+        args.kernel_batches), moved)
+    rows["scatter_add_sorted (the same)"] = (time_kernel(
+        cupy, lambda: gpu.scatter_add_sorted(step.grads["context"], ids, values), args.kernel_batches), moved)
     table_elements = model.center.size
     blocks, threads = gpu.launch_1d(table_elements)
     opt = Adam(model.params)

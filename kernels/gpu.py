@@ -34,6 +34,7 @@ from ..backend import get_array_module
 # Positions of an example scored at once by a block: its shared buffers' length and the
 # most threads a block of skipgram_grads may have.
 TILE = 128
+# Threads per block of the element-wise kernels.
 THREADS = 128
 
 
