@@ -199,6 +199,19 @@ def summarise(runs, corpus_words, epochs):
             "analogy_accuracy": med("analogy_accuracy"), "runs": len(runs)}
 
 
+def available(engines):
+    """``(the engines that can run here, {engine: why not} for the others)``, the others announced."""
+    runnable, skipped = [], {}
+    for engine in engines:
+        why = unavailable(engine)
+        if why:
+            skipped[engine] = why
+            print(f"skipping {engine}: {why}")
+        else:
+            runnable.append(engine)
+    return runnable, skipped
+
+
 def run_rounds(engines, corpus, corpus_words, settings, env, repeats, pairs, analogies):
     """A warm-up round, then ``repeats`` interleaved rounds (seed = round); returns ``(runs, summary)``."""
     runs = []
@@ -282,14 +295,7 @@ def main():
     corpus_words = int(read_corpus(corpus).counts.sum())
     pairs = args.pairs if args.pairs and args.pairs.is_file() else None
     analogies = args.analogies if args.analogies and args.analogies.is_file() else None
-    engines, skipped = [], {}
-    for engine in args.engines:
-        why = unavailable(engine)
-        if why:
-            skipped[engine] = why
-            print(f"skipping {engine}: {why}")
-        else:
-            engines.append(engine)
+    engines, skipped = available(args.engines)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), NUMBA_NUM_THREADS=str(args.threads))
     settings = Settings(epochs=args.epochs, threads=args.threads, gensim_stream=args.gensim_stream)
 

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 from common import median, save
-from compare import EVAL_DIR, Settings, engine_argument, run_rounds, table, unavailable
+from compare import EVAL_DIR, Settings, available, engine_argument, run_rounds, table, unavailable
 
 from w2v_np.corpus import read_corpus, resolve_corpus
 
@@ -38,14 +38,7 @@ def end_to_end(corpus_name, engines, args):
     """compare.py's table for one corpus: ``(lines, payload)``."""
     corpus = resolve_corpus(corpus_name).resolve()
     corpus_words = int(read_corpus(corpus).counts.sum())
-    runnable, skipped = [], {}
-    for engine in engines:
-        why = unavailable(engine)
-        if why:
-            skipped[engine] = why
-            print(f"skipping {engine}: {why}")
-        else:
-            runnable.append(engine)
+    runnable, skipped = available(engines)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), NUMBA_NUM_THREADS=str(args.threads))
     pairs = EVAL_DIR / "wordsim353.tsv"
     pairs = pairs if pairs.is_file() else None
