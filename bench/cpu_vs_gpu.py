@@ -103,7 +103,7 @@ def kernels(args):
         positions = int(cupy.diff(device.context_offsets)[indices].sum()) * 6
         args_of = tuple(map(gpu.device_view, (
             model.center, model.context, indices, *device.kernel_args[:4]))) + (5, False) + tuple(map(
-                gpu.device_view, (step.losses, step.touched))) + (not deterministic,) + tuple(map(
+                gpu.device_view, (step.losses, step.touched))) + (1, not deterministic) + tuple(map(
                     gpu.device_view, (step.grads["center"], step.grads["context"], step.center_rows, step.entry_rows,
                                       step.entry_ids)))
 
@@ -135,12 +135,12 @@ def kernels(args):
     opt = Adam(model.params)
     param, m, v, grad, touched = map(gpu.device_view, (model.center, opt.m["center"], opt.v["center"],
                                                        cupy.zeros_like(model.center),
-                                                       cupy.ones(model.center.shape[0], dtype=np.uint8)))
+                                                       cupy.ones(model.center.shape[0], dtype=np.int32)))
     constants = [np.float32(c) for c in (0.9, 0.999, 0.1, 0.001, 1e-8, 0.002)]
     rows["adam_update (one table)"] = (time_kernel(cupy, lambda: gpu.adam_update[blocks, threads](
-        param, m, v, grad, touched, False, *constants), args.kernel_batches), 8 * 4 * table_elements)
+        param, m, v, grad, touched, 1, False, *constants), args.kernel_batches), 8 * 4 * table_elements)
     rows["sgd_update (one table, every row)"] = (time_kernel(cupy, lambda: gpu.sgd_update[blocks, threads](
-        param, grad, touched, np.float32(0.01)), args.kernel_batches), 4 * 4 * table_elements)
+        param, grad, touched, 1, np.float32(0.01)), args.kernel_batches), 4 * 4 * table_elements)
     rate = copy_rate(cupy)
     lines = [f"Kernels on PTB's batches (batch 512, dimension 100, vocabulary {len(vocab):,}); "
              f"device-to-device copy rate {rate / 1e12:.2f} TB/s.", "",

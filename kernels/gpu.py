@@ -121,7 +121,7 @@ def _word_at(position, num_context, first, contexts, noise, num_noise_words):
 
 @cuda.jit(cache=True)
 def skipgram_grads(center_table, context_table, batch, centers, context_offsets, contexts, noise,
-                   num_noise_words, per_pair, losses, touched, atomic, center_grad, context_grad,
+                   num_noise_words, per_pair, losses, touched, stamp, atomic, center_grad, context_grad,
                    center_rows, entry_rows, entry_ids):
     """The fused skip-gram step: gather, scores, masked BCE, backward and scatter of one batch.
 
@@ -131,7 +131,9 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
     ``losses[b]`` (float64), is the seed's mean BCE over the positions; the gradient is
     that of the sum of the examples' losses, or with ``per_pair`` of the sum of every
     position's BCE (word2vec.c's objective, used by SGD).  ``touched[0, c]`` and
-    ``touched[1, w]`` are set to 1 for every center and context row the batch uses.
+    ``touched[1, w]`` (int32 ``(2, V)``) are set to ``stamp``, the step's number, for every
+    center and context row the batch uses: the update kernels compare them with the same
+    number, so the marks never need clearing.
 
     Tables float32 ``(V, D)``.  With ``atomic`` the gradients are added into the dense
     ``center_grad`` and ``context_grad`` (float32 ``(V, D)``) by atomics, and
@@ -161,7 +163,7 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
     weight = 1.0 if per_pair else 1.0 / max(count, 1)
     slots = entry_ids.shape[0] // batch.shape[0]
     if t == 0:
-        touched[0, center] = 1
+        touched[0, center] = stamp
     for d in range(t, dim, width):
         center_rows[b, d] = 0
     loss = 0.0
@@ -180,7 +182,7 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
             bce[t] = math.log1p(e) + max(x, 0.0) - label * x
             coefficient[t] = np.float32((sigmoid - label) * weight)
             words[t] = word
-            touched[1, word] = 1
+            touched[1, word] = stamp
             if not atomic:
                 entry_ids[b * slots + position] = word
         cuda.syncthreads()
@@ -208,11 +210,11 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
 
 
 @cuda.jit(cache=True)
-def adam_update(param, m, v, grad, touched, lazy, beta1, beta2, one_minus_beta1, one_minus_beta2, eps_hat,
+def adam_update(param, m, v, grad, touched, stamp, lazy, beta1, beta2, one_minus_beta1, one_minus_beta2, eps_hat,
                 scale):
     """Adam on every element of ``param`` (float ``(V, D)``), then ``grad`` cleared for the next batch.
 
-    With ``lazy`` only the rows with ``touched[r]`` set move ("lazy" Adam); otherwise
+    With ``lazy`` only the rows with ``touched[r] == stamp`` move ("lazy" Adam); otherwise
     every row does, its moments decaying, as in ``torch.optim.Adam``.  The scalars and
     the order of the operations are those of ``w2v_np.optim.Adam`` (see
     ``kernels.training.adam_dense``).  One thread per element.
@@ -221,7 +223,7 @@ def adam_update(param, m, v, grad, touched, lazy, beta1, beta2, one_minus_beta1,
     dim = param.shape[1]
     if index < param.shape[0] * dim:
         r, d = index // dim, index % dim
-        if lazy and touched[r] == 0:
+        if lazy and touched[r] != stamp:
             return
         g = grad[r, d]
         grad[r, d] = 0
@@ -233,12 +235,13 @@ def adam_update(param, m, v, grad, touched, lazy, beta1, beta2, one_minus_beta1,
 
 
 @cuda.jit(cache=True)
-def sgd_update(param, grad, touched, lr):
-    """``param[r] -= lr * grad[r]`` on the touched rows, then ``grad`` cleared; one thread per element."""
+def sgd_update(param, grad, touched, stamp, lr):
+    """``param[r] -= lr * grad[r]`` on the rows with ``touched[r] == stamp``, then their ``grad`` cleared;
+    one thread per element."""
     index = cuda.grid(1)
     dim = param.shape[1]
     if index < param.shape[0] * dim:
         r, d = index // dim, index % dim
-        if touched[r] != 0:
+        if touched[r] == stamp:
             param[r, d] -= lr * grad[r, d]
             grad[r, d] = 0

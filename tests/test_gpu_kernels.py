@@ -84,7 +84,7 @@ def fused_grads(model, examples, indices, per_pair, atomic):
     size = indices.shape[0]
     device = DeviceExamples(examples, np)
     grads = {name: np.zeros((V, D), np.float32) for name in ("center", "context")}
-    touched = np.zeros((2, V), np.uint8)
+    touched = np.zeros((2, V), np.int32)
     losses = np.zeros(size)
     center_rows = np.empty((size, D), np.float32)
     slots = examples.max_row_length()
@@ -92,11 +92,11 @@ def fused_grads(model, examples, indices, per_pair, atomic):
     entry_ids = np.full(size * slots, -1, np.int64)
     gpu.skipgram_grads[size, 32](model.center, model.context, indices, device.centers, device.context_offsets,
                                  device.contexts, device.noise, device.num_noise_words, per_pair, losses, touched,
-                                 atomic, grads["center"], grads["context"], center_rows, entry_rows, entry_ids)
+                                 7, atomic, grads["center"], grads["context"], center_rows, entry_rows, entry_ids)
     if not atomic:
         gpu.scatter_add_sorted(grads["center"], examples.centers[indices], center_rows)
         gpu.scatter_add_sorted(grads["context"], entry_ids, entry_rows)
-    return losses, grads, touched
+    return losses, grads, touched == 7
 
 
 @pytest.mark.parametrize("atomic", [True, False])
@@ -151,12 +151,12 @@ def test_adam_kernel_equals_reference(lazy):
     param = rng.standard_normal((V, D)).astype(np.float32)
     reference = (LazyAdam if lazy else Adam)({"w": param.copy()}, lr=0.01)
     kernel_opt = Adam({"w": param.copy()}, lr=0.01)
-    for _ in range(3):
+    for step in range(3):
         grad = np.zeros((V, D), np.float32)
         rows = rng.choice(V, size=7, replace=False)
         grad[rows] = rng.standard_normal((7, D)).astype(np.float32)
-        touched = np.zeros(V, np.uint8)
-        touched[rows] = 1
+        touched = np.zeros(V, np.int32)
+        touched[rows] = step + 1
         if lazy:
             reference.step({"w": RowSparse(rows, grad[rows], V)})
         else:
@@ -166,7 +166,7 @@ def test_adam_kernel_equals_reference(lazy):
         constants = [np.float32(c) for c in (beta1, beta2, 1 - beta1, 1 - beta2, eps_hat, scale)]
         blocks, threads = gpu.launch_1d(param.size, 64)
         gpu.adam_update[blocks, threads](kernel_opt.params["w"], kernel_opt.m["w"], kernel_opt.v["w"], grad, touched,
-                                         lazy, *constants)
+                                         step + 1, lazy, *constants)
         assert not grad.any()
     np.testing.assert_allclose(kernel_opt.params["w"], reference.params["w"], rtol=2e-7, atol=1e-7)
     np.testing.assert_allclose(kernel_opt.m["w"], reference.m["w"], rtol=2e-7, atol=1e-9)
@@ -180,13 +180,13 @@ def test_sgd_kernel_moves_touched_rows_only():
     rng = np.random.default_rng(0)
     param = rng.standard_normal((V, D)).astype(np.float32)
     grad = rng.standard_normal((V, D)).astype(np.float32)
-    touched = (np.arange(V) % 3 == 0).astype(np.uint8)
+    touched = np.where(np.arange(V) % 3 == 0, 4, 3).astype(np.int32)   # this step is 4
     expected = param.copy()
-    expected[touched > 0] -= np.float32(0.05) * grad[touched > 0]
+    expected[touched == 4] -= np.float32(0.05) * grad[touched == 4]
     blocks, threads = gpu.launch_1d(param.size, 64)
-    gpu.sgd_update[blocks, threads](param, grad, touched, np.float32(0.05))
+    gpu.sgd_update[blocks, threads](param, grad, touched, 4, np.float32(0.05))
     np.testing.assert_array_equal(param, expected)
-    assert not grad[touched > 0].any() and grad[touched == 0].all()
+    assert not grad[touched == 4].any() and grad[touched == 3].all()
 
 
 def trained(optimizer, engine, deterministic=False, epochs=1, batch_size=12, resample="once"):

@@ -56,7 +56,10 @@ class CudaFusedStep:
         num_rows, dim = model.center.shape
         dtype = model.center.dtype
         self.grads = {name: xp.zeros((num_rows, dim), dtype=dtype) for name in ("center", "context")}
-        self.touched = xp.zeros((2, num_rows), dtype=np.uint8)
+        # The number of the last step that used each row (0: none yet), per table: a row is
+        # "touched" when it holds the current step's number, so the marks are never cleared.
+        self.touched = xp.zeros((2, num_rows), dtype=np.int32)
+        self.stamp = 0
         self.losses = xp.zeros(batch_size, dtype=np.float64)
         self.center_rows = xp.empty((batch_size, dim), dtype=dtype)
         slots = batch_size * max(max_row, 1) if deterministic else 1
@@ -66,7 +69,7 @@ class CudaFusedStep:
         self._device = None
         view = gpu.device_view
         self.views = {"center": view(model.center), "context": view(model.context),
-                      "touched": [view(self.touched[0]), view(self.touched[1])],
+                      "touched": view(self.touched), "touched_rows": [view(self.touched[0]), view(self.touched[1])],
                       "grads": {name: view(g) for name, g in self.grads.items()},
                       "losses": view(self.losses), "center_rows": view(self.center_rows)}
         if not isinstance(optimizer, SGD):
@@ -98,6 +101,7 @@ class CudaFusedStep:
         """Train on ``examples[indices]``; returns ``(sum of the losses on the device, pairs, examples)``."""
         gpu = self.kernels
         size = indices.shape[0]
+        self.stamp += 1
         grads = self.grads
         if self.deterministic:
             entries = size * (self.entry_ids.shape[0] // self.losses.shape[0])
@@ -108,13 +112,12 @@ class CudaFusedStep:
         views = self.views
         gpu.skipgram_grads[size, self.threads](
             views["center"], views["context"], gpu.device_view(indices), *examples.kernel_args, self.per_pair,
-            views["losses"], gpu.device_view(self.touched), not self.deterministic, views["grads"]["center"],
+            views["losses"], views["touched"], self.stamp, not self.deterministic, views["grads"]["center"],
             views["grads"]["context"], views["center_rows"], gpu.device_view(entry_rows), gpu.device_view(entry_ids))
         if self.deterministic:
             gpu.scatter_add_sorted(grads["center"], examples.centers[indices], self.center_rows[:size])
             gpu.scatter_add_sorted(grads["context"], entry_ids, entry_rows)
         self._update()
-        self.touched.fill(0)
         if isinstance(self.optimizer, SGD):
             self.optimizer.done += size
         return self.losses[:size].sum(), pairs, size
@@ -128,7 +131,8 @@ class CudaFusedStep:
         if isinstance(opt, SGD):
             rate = dtype(opt.rate())
             for table, name in enumerate(("center", "context")):
-                gpu.sgd_update[blocks, threads](views[name], views["grads"][name], views["touched"][table], rate)
+                gpu.sgd_update[blocks, threads](views[name], views["grads"][name],
+                                                views["touched_rows"][table], self.stamp, rate)
             return
         beta1, beta2, eps_hat, scale = opt.scalars()
         constants = [dtype(c) for c in (beta1, beta2, 1 - beta1, 1 - beta2, eps_hat, scale)]
@@ -136,4 +140,4 @@ class CudaFusedStep:
         lazy = isinstance(opt, LazyAdam)
         for table, name in enumerate(("center", "context")):
             gpu.adam_update[blocks, threads](views[name], views["m"][name], views["v"][name], views["grads"][name],
-                                             views["touched"][table], lazy, *constants)
+                                             views["touched_rows"][table], self.stamp, lazy, *constants)
