@@ -28,7 +28,7 @@ to NumPy but not from run to run.
 import numpy as np
 from numba import njit, prange
 
-from .sampling import _draw_alias, _seed_chunk
+from .sampling import _alias_pick, _mix, _uniform
 
 # Reassociation and contraction only: no assumption that values are finite.
 FAST = {"reassoc", "contract", "nsz", "arcp"}
@@ -322,7 +322,8 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
 
     The corpus is ``ids`` (int32 ``(T,)``) cut into pieces (``piece_offsets`` int64
     ``(P+1,)``: sentences, long ones split) and the pieces into chunks (``chunk_pieces``
-    int64 ``(C+1,)``).  Each chunk seeds its generator from ``(seed, chunk)`` and, piece by
+    int64 ``(C+1,)``).  Each chunk seeds its own SplitMix64 generator (``_uniform``) from
+    ``(seed, chunk)`` and, piece by
     piece: keeps token ``w`` with probability ``keep_probability[w]``; for each kept
     center, draws a window ``1..max_window`` within the kept piece; for each context word
     ``o`` updates the center vector and ``o``'s context vector on (center, ``o``, label 1)
@@ -342,7 +343,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
     one = dtype(1)
     for local in prange(loss_sums.shape[0]):
         chunk = first_chunk + local
-        _seed_chunk(seed, chunk)
+        state = np.full(1, _mix(seed, chunk), dtype=np.uint64)
         # One buffer per chunk (thousands of tokens), not per center.
         longest = 0
         for piece in range(chunk_pieces[chunk], chunk_pieces[chunk + 1]):
@@ -359,11 +360,11 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
             alpha = dtype(lr * max(1 - progress, min_lr_fraction))
             length = 0
             for t in range(start, stop):
-                if np.random.random() < keep_probability[ids[t]]:
+                if _uniform(state) < keep_probability[ids[t]]:
                     kept[length] = ids[t]
                     length += 1
             for i in range(length):
-                window = np.random.randint(1, max_window + 1)
+                window = 1 + min(int(_uniform(state) * max_window), max_window - 1)
                 low = max(0, i - window)
                 high = min(length, i + window + 1)
                 if high - low < 2:
@@ -379,7 +380,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                     # row is a cache miss, and independent misses overlap.
                     targets[0] = word
                     for k in range(1, num_noise_words + 1):
-                        targets[k] = _draw_alias(keep, alias)
+                        targets[k] = _alias_pick(_uniform(state), keep, alias)
                     neu[:] = 0
                     for k in range(num_noise_words + 1):
                         target, label = targets[k], dtype(k == 0)

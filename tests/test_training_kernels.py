@@ -272,3 +272,34 @@ def test_streamed_run_through_train(tmp_path):
     assert epochs[-1]["loss"] < epochs[0]["loss"]
     np.testing.assert_array_equal(results[0].model.center, results[1].model.center)
     assert type(results[0].optimizer) is SGD and results[0].optimizer.done == 4 * 600 * 8
+
+
+def test_streaming_generator_is_uniform_and_picks_ids_by_weight():
+    """The streaming SGD's per-chunk SplitMix64 generator: 200,000 uniforms fill 20 equal bins
+    as a uniform does, the ids they pick from an alias table follow its weights (chi-square
+    tests, failing below p = 1e-4), all lie in [0, 1), and two chunks' streams differ."""
+    stats = pytest.importorskip("scipy.stats")
+    from w2v_np.kernels import sampling as kernels
+    from w2v_np.sampling import NoiseSampler
+
+    @numba.njit
+    def draw(seed, chunk, size, keep, alias):
+        state = np.full(1, kernels._mix(seed, chunk), dtype=np.uint64)
+        uniforms, ids = np.empty(size), np.empty(size, dtype=np.int64)
+        for i in range(size):
+            uniforms[i] = kernels._uniform(state)
+        for i in range(size):
+            ids[i] = kernels._alias_pick(kernels._uniform(state), keep, alias)
+        return uniforms, ids
+
+    weights = np.array([0.0, 1.0, 2.0, 3.0, 10.0, 0.5, 7.0])
+    noise = NoiseSampler(weights)
+    size = 200_000
+    uniforms, ids = draw(7, 3, size, noise.keep, noise.alias)
+    assert 0 <= uniforms.min() and uniforms.max() < 1
+    assert stats.chisquare(np.histogram(uniforms, bins=20, range=(0, 1))[0]).pvalue > 1e-4
+    observed = np.bincount(ids, minlength=weights.shape[0])
+    assert observed[0] == 0
+    assert stats.chisquare(observed[1:], size * weights[1:] / weights.sum()).pvalue > 1e-4
+    other, _ = draw(7, 4, 1000, noise.keep, noise.alias)
+    assert not np.array_equal(other, uniforms[:1000])
