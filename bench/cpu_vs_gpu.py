@@ -101,11 +101,11 @@ def kernels(args):
         step = CudaFusedStep(model, Adam(model.params), batch_size, examples.max_row_length(), False, deterministic)
         device, indices, _ = next(step.batches(examples, batch_size, np.random.default_rng(1)))
         positions = int(cupy.diff(device.context_offsets)[indices].sum()) * 6
+        # device_view passes the scalars through unchanged
         args_of = tuple(map(gpu.device_view, (
-            model.center, model.context, indices, *device.kernel_args[:4]))) + (5, False) + tuple(map(
-                gpu.device_view, (step.losses, step.touched))) + (1, not deterministic) + tuple(map(
-                    gpu.device_view, (step.grads["center"], step.grads["context"], step.center_rows, step.entry_rows,
-                                      step.entry_ids)))
+            model.center, model.context, indices, *device.kernel_args, False, step.losses, step.touched, 1,
+            not deterministic, step.grads["center"], step.grads["context"], step.center_rows, step.entry_rows,
+            step.entry_ids)))
 
         def fused():
             gpu.skipgram_grads[batch_size, step.threads](*args_of)

@@ -45,7 +45,7 @@ def device_view(array):
     left to itself, Numba synchronises the stream of every CuPy argument at every launch
     (the CUDA array interface's default), which would stall the host once per kernel.
     Kernels and CuPy both use the default stream, so the order of the work is kept.  A
-    NumPy array (the simulator's) is returned as it is.
+    NumPy array (the simulator's), or a scalar, is returned as it is.
     """
     if hasattr(array, "__cuda_array_interface__"):
         return cuda.as_cuda_array(array, sync=False)

@@ -13,10 +13,11 @@ import pytest
 
 import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, train
-from w2v_np.engine import MiniBatchTrainer, resolve_engine
+from w2v_np.engine import MiniBatchTrainer, make_optimizer, resolve_engine
 from w2v_np.model import SkipGram
 from w2v_np.ops import RowSparse
 from w2v_np.optim import Adam, LazyAdam
+from w2v_np.train import Progress
 from w2v_np.sampling import build_examples
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.cuda_available(),
@@ -192,8 +193,6 @@ def test_sgd_kernel_moves_touched_rows_only():
 def trained(optimizer, engine, deterministic=False, epochs=1, batch_size=12, resample="once"):
     """Tables and losses after ``epochs`` epochs of the mini-batch trainer with ``engine``
     (a few batches: the simulator runs each GPU thread as a Python thread)."""
-    from w2v_np.engine import make_optimizer
-    from w2v_np.train import Progress
     examples = random_examples(num_sentences=6, resample=resample)
     model = model_of()
     opt = make_optimizer(optimizer, model.params, 0.02 if optimizer != "sgd" else 0.1, epochs * len(examples))

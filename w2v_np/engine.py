@@ -122,22 +122,24 @@ class MiniBatchTrainer:
     """Shuffled mini-batches of prepared examples, one optimizer step each.
 
     ``engine`` ``"numpy"`` packs padded batches and runs the reference model and optimizer;
-    ``"numba"`` runs :class:`FusedStep`.  With SGD the gradient is that of the sum of
-    every pair's BCE (word2vec.c's objective); otherwise of the sum of the examples'
-    losses (the seed's).
+    ``"numba"`` runs :class:`FusedStep` on the CPU, ``"cuda"`` the GPU kernels'
+    :class:`~w2v_np.gpu_step.CudaFusedStep` (with ``deterministic``: no atomics).  With SGD
+    the gradient is that of the sum of every pair's BCE (word2vec.c's objective); otherwise
+    of the sum of the examples' losses (the seed's).
     """
 
     def __init__(self, model, optimizer, examples, batch_size, engine, deterministic=False):
         self.model, self.optimizer, self.examples = model, optimizer, examples
         self.batch_size = batch_size
         self.per_pair = isinstance(optimizer, SGD)
-        self.fused = self.on_gpu = None
+        self.fused = None
+        self.on_gpu = engine == "cuda"
         if engine == "numba":
             self.fused = FusedStep(model, optimizer, batch_size, examples.max_row_length(), self.per_pair)
-        elif engine == "cuda":
+        elif self.on_gpu:
             from .gpu_step import CudaFusedStep
-            self.fused = self.on_gpu = CudaFusedStep(model, optimizer, batch_size, examples.max_row_length(),
-                                                     self.per_pair, deterministic)
+            self.fused = CudaFusedStep(model, optimizer, batch_size, examples.max_row_length(), self.per_pair,
+                                       deterministic)
 
     @property
     def num_batches(self):
@@ -149,8 +151,8 @@ class MiniBatchTrainer:
         return len(self.examples)
 
     def batches(self, rng):
-        if self.on_gpu is not None:
-            return self.on_gpu.batches(self.examples, self.batch_size, rng)
+        if self.on_gpu:
+            return self.fused.batches(self.examples, self.batch_size, rng)
         if self.fused is not None:
             return self.examples.index_batches(self.batch_size, rng)
         return self.examples.batches(self.batch_size, rng, self.model.center.dtype)

@@ -71,7 +71,8 @@ class CudaFusedStep:
         self.views = {"center": view(model.center), "context": view(model.context),
                       "touched": view(self.touched), "touched_rows": [view(self.touched[0]), view(self.touched[1])],
                       "grads": {name: view(g) for name, g in self.grads.items()},
-                      "losses": view(self.losses), "center_rows": view(self.center_rows)}
+                      "losses": view(self.losses), "center_rows": view(self.center_rows),
+                      "entries": (view(self.entry_rows), view(self.entry_ids))}
         if not isinstance(optimizer, SGD):
             self.views["m"] = {name: view(m) for name, m in optimizer.m.items()}
             self.views["v"] = {name: view(v) for name, v in optimizer.v.items()}
@@ -103,17 +104,18 @@ class CudaFusedStep:
         size = indices.shape[0]
         self.stamp += 1
         grads = self.grads
-        if self.deterministic:
+        views = self.views
+        if self.deterministic:     # this batch's slots: the kernel finds their number per example from them
             entries = size * (self.entry_ids.shape[0] // self.losses.shape[0])
             entry_rows, entry_ids = self.entry_rows[:entries], self.entry_ids[:entries]
             entry_ids.fill(-1)
+            entry_views = tuple(view[:entries] for view in views["entries"])
         else:
-            entry_rows, entry_ids = self.entry_rows, self.entry_ids
-        views = self.views
+            entry_views = views["entries"]
         gpu.skipgram_grads[size, self.threads](
             views["center"], views["context"], gpu.device_view(indices), *examples.kernel_args, self.per_pair,
             views["losses"], views["touched"], self.stamp, not self.deterministic, views["grads"]["center"],
-            views["grads"]["context"], views["center_rows"], gpu.device_view(entry_rows), gpu.device_view(entry_ids))
+            views["grads"]["context"], views["center_rows"], *entry_views)
         if self.deterministic:
             gpu.scatter_add_sorted(grads["center"], examples.centers[indices], self.center_rows[:size])
             gpu.scatter_add_sorted(grads["context"], entry_ids, entry_rows)
