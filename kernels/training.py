@@ -323,12 +323,12 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
     The corpus is ``ids`` (int32 ``(T,)``) cut into pieces (``piece_offsets`` int64
     ``(P+1,)``: sentences, long ones split) and the pieces into chunks (``chunk_pieces``
     int64 ``(C+1,)``).  Each chunk seeds its own SplitMix64 generator (``_uniform``) from
-    ``(seed, chunk)`` and, piece by
-    piece: keeps token ``w`` with probability ``keep_probability[w]``; for each kept
-    center, draws a window ``1..max_window`` within the kept piece; for each context word
-    ``o`` updates the center vector and ``o``'s context vector on (center, ``o``, label 1)
-    and on ``num_noise_words`` noise words (label 0, drawn from the alias table;
-    a draw equal to ``o`` is skipped, as word2vec.c does).  The step is
+    ``(seed, chunk)`` and, piece by piece: keeps token ``w`` with probability
+    ``keep_probability[w]``; for each kept center, draws a window ``1..max_window``
+    within the kept piece; for each context word ``o`` updates the center vector and
+    ``o``'s context vector on (center, ``o``, label 1) and on ``num_noise_words`` noise
+    words (label 0, drawn from the alias table; a draw equal to ``o`` is skipped, as
+    word2vec.c does).  The step is
     ``lr * max(1 - progress, min_lr_fraction)`` with ``progress = (done_before +
     piece start) / total_work``, measured in tokens, as word2vec.c's linear decay.
 
