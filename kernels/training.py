@@ -314,6 +314,49 @@ def sgd_rows(param, rows, grads, lr):
             param[r, d] -= lr * grads[i, d]
 
 
+@njit(fastmath=FAST, cache=True, inline="always")
+def sgd_pair(v, context_table, targets, alpha, scores, neu, likelihood, neg_log):
+    """One (center, context word) pair's SGD step, word2vec.c's, on center vector ``v``.
+
+    ``targets`` int64 ``(K+1,)``: the context word (label 1), then the noise words (label
+    0); an entry of -1 is skipped.  Every score ``v . u_k`` is taken first, from the rows
+    as they are before the step, and turned into ``g_k = (label_k - sigmoid(v . u_k)) *
+    alpha``; then, target by target, ``neu += g_k u_k`` and ``u_k += g_k v``; last
+    ``v += neu``.  word2vec.c instead computes each score after the previous target's row
+    moved; the two differ only when a pair draws the same row twice.  Taking the scores
+    first lets the ``K+1`` row loads overlap instead of waiting on each other's updates
+    (an epoch of PTB on one thread: 0.96 -> 0.55 s).
+
+    ``v`` float ``(D,)`` and ``context_table`` float ``(V, D)`` are updated in place;
+    ``scores`` float ``(K+1,)`` and ``neu`` float ``(D,)`` are scratch.  Returns the BCE
+    accumulators of :func:`_bce_position` after the pair's positions, and how many
+    positions were live.
+    """
+    dtype = v.dtype.type
+    one = dtype(1)
+    for k in range(targets.shape[0]):
+        if targets[k] >= 0:
+            scores[k] = _dot(v, context_table[targets[k]])
+    live = 0
+    for k in range(targets.shape[0]):
+        if targets[k] >= 0:
+            label = dtype(k == 0)
+            sigmoid, likelihood, neg_log = _bce_position(scores[k], label, one, likelihood, neg_log)
+            scores[k] = (label - sigmoid) * alpha
+            live += 1
+    neu[:] = 0
+    for k in range(targets.shape[0]):
+        if targets[k] >= 0:
+            g = scores[k]
+            u = context_table[targets[k]]
+            for d in range(v.shape[0]):
+                neu[d] += g * u[d]
+                u[d] += g * v[d]
+    for d in range(v.shape[0]):
+        v[d] += neu[d]
+    return likelihood, neg_log, live
+
+
 @njit(parallel=True, fastmath=FAST, cache=True)
 def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias, center_table,
                 context_table, max_window, num_noise_words, lr, min_lr_fraction, done_before,
@@ -340,7 +383,6 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
     """
     dim = center_table.shape[1]
     dtype = center_table.dtype.type
-    one = dtype(1)
     for local in prange(loss_sums.shape[0]):
         chunk = first_chunk + local
         state = np.full(1, _mix(seed, chunk), dtype=np.uint64)
@@ -350,6 +392,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
             longest = max(longest, piece_offsets[piece + 1] - piece_offsets[piece])
         kept = np.empty(longest, dtype=np.int32)
         neu = np.empty(dim, dtype=center_table.dtype)
+        scores = np.empty(num_noise_words + 1, dtype=center_table.dtype)
         targets = np.empty(num_noise_words + 1, dtype=np.int64)
         loss_sum = 0.0
         num_centers = 0
@@ -377,25 +420,15 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                         continue
                     word = kept[j]
                     # All drawn before any is used: with a large vocabulary each draw and each
-                    # row is a cache miss, and independent misses overlap.
+                    # row is a cache miss, and independent misses overlap.  -1 marks a noise
+                    # word equal to the context word: skipped, as word2vec.c skips it.
                     targets[0] = word
                     for k in range(1, num_noise_words + 1):
-                        targets[k] = _alias_pick(_uniform(state), keep, alias)
-                    neu[:] = 0
-                    for k in range(num_noise_words + 1):
-                        target, label = targets[k], dtype(k == 0)
-                        if k > 0 and target == word:
-                            continue
-                        u = context_table[target]
-                        score = _dot(v, u)
-                        sigmoid, likelihood, neg_log = _bce_position(score, label, one, likelihood, neg_log)
-                        terms += 1
-                        g = (label - sigmoid) * alpha
-                        for d in range(dim):
-                            neu[d] += g * u[d]
-                            u[d] += g * v[d]
-                    for d in range(dim):
-                        v[d] += neu[d]
+                        pick = _alias_pick(_uniform(state), keep, alias)
+                        targets[k] = -1 if pick == word else pick
+                    likelihood, neg_log, live = sgd_pair(v, context_table, targets, alpha, scores, neu,
+                                                         likelihood, neg_log)
+                    terms += live
                     num_pairs += 1
                 loss_sum += (neg_log - np.log(likelihood)) / terms
                 num_centers += 1

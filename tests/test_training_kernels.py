@@ -227,6 +227,37 @@ def hogwild_epoch(corpus, model, seed, lr=0.025):
     return loss.sum() / centers.sum(), int(centers.sum()), int(pairs.sum())
 
 
+def sgd_pair_reference(v, context_table, targets, alpha):
+    """One pair's SGD step in NumPy, in the order of ``training.sgd_pair`` (every score first,
+    then the rows target by target); returns the sum of the live positions' BCE."""
+    live = [(k, t) for k, t in enumerate(targets) if t >= 0]
+    labels = np.array([float(k == 0) for k, _ in live])
+    scores = np.array([context_table[t] @ v for _, t in live])
+    sigmoid = 1 / (1 + np.exp(-scores))
+    neu = np.zeros_like(v)
+    for g, (_, t) in zip((labels - sigmoid) * alpha, live):
+        neu += g * context_table[t]
+        context_table[t] += g * v
+    v += neu
+    return -(labels * np.log(sigmoid) + (1 - labels) * np.log(1 - sigmoid)).sum()
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_sgd_pair_equals_reference(dtype, rtol):
+    """The streaming SGD's pair step: a skipped draw (-1) and a noise row drawn twice (5)."""
+    model = model_of(dtype)
+    center, context = model.center.copy(), model.context.copy()
+    targets = np.array([3, 5, -1, 5, 7, 1], dtype=np.int64)
+    expected = sgd_pair_reference(center[2], context, targets, 0.5)
+    likelihood, neg_log, live = training.sgd_pair(model.center[2], model.context, targets, dtype(0.5),
+                                                  np.empty(6, dtype), np.empty(D, dtype), 1.0, 0.0)
+    assert live == 5
+    np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
+    np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
+    assert not np.array_equal(model.context[5], model_of(dtype).context[5])
+
+
 def test_hogwild_counts_every_center_and_pair_of_window_one():
     """Window 1, no subsampling: every token of a sentence of n >= 2 known tokens is a center,
     with 2(n-1) pairs per sentence; <unk> (id 0) is dropped before the windows."""
