@@ -315,28 +315,34 @@ def sgd_rows(param, rows, grads, lr):
 
 
 @njit(fastmath=FAST, cache=True, inline="always")
-def sgd_pair(v, context_table, targets, alpha, scores, neu, likelihood, neg_log):
-    """One (center, context word) pair's SGD step, word2vec.c's, on center vector ``v``.
+def sgd_pair(center_table, center, context_table, targets, alpha, scores, neu, likelihood, neg_log):
+    """One (center, context word) pair's SGD step, word2vec.c's, on center row ``center``.
 
     ``targets`` int64 ``(K+1,)``: the context word (label 1), then the noise words (label
-    0); an entry of -1 is skipped.  Every score ``v . u_k`` is taken first, from the rows
-    as they are before the step, and turned into ``g_k = (label_k - sigmoid(v . u_k)) *
-    alpha``; then, target by target, ``neu += g_k u_k`` and ``u_k += g_k v``; last
-    ``v += neu``.  word2vec.c instead computes each score after the previous target's row
-    moved; the two differ only when a pair draws the same row twice.  Taking the scores
-    first lets the ``K+1`` row loads overlap instead of waiting on each other's updates
-    (an epoch of PTB on one thread: 0.96 -> 0.55 s).
+    0); an entry of -1 is skipped.  With ``v`` the center's vector and ``u_k`` target
+    ``k``'s context row: every score ``v . u_k`` is taken first, from the rows as they are
+    before the step, and turned into ``g_k = (label_k - sigmoid(v . u_k)) * alpha``; then,
+    target by target, ``neu += g_k u_k`` and ``u_k += g_k v``; last ``v += neu``.
+    word2vec.c instead computes each score after the previous target's row moved; the
+    two differ only when a pair draws the same row twice.  Taking the scores first lets
+    the ``K+1`` row loads overlap instead of waiting on each other's updates (an epoch of
+    PTB on one thread: 0.96 -> 0.55 s).
 
-    ``v`` float ``(D,)`` and ``context_table`` float ``(V, D)`` are updated in place;
-    ``scores`` float ``(K+1,)`` and ``neu`` float ``(D,)`` are scratch.  Returns the BCE
-    accumulators of :func:`_bce_position` after the pair's positions, and how many
-    positions were live.
+    Tables float ``(V, D)``, updated in place; ``scores`` float ``(K+1,)`` and ``neu``
+    float ``(D,)`` are scratch.  Rows are indexed in place rather than taken as views,
+    which would cost a reference count each.  Returns the BCE accumulators of
+    :func:`_bce_position` after the pair's positions, and how many positions were live.
     """
-    dtype = v.dtype.type
+    dtype = center_table.dtype.type
     one = dtype(1)
+    dim = center_table.shape[1]
     for k in range(targets.shape[0]):
-        if targets[k] >= 0:
-            scores[k] = _dot(v, context_table[targets[k]])
+        target = targets[k]
+        if target >= 0:
+            total = dtype(0)
+            for d in range(dim):
+                total += center_table[center, d] * context_table[target, d]
+            scores[k] = total
     live = 0
     for k in range(targets.shape[0]):
         if targets[k] >= 0:
@@ -346,20 +352,86 @@ def sgd_pair(v, context_table, targets, alpha, scores, neu, likelihood, neg_log)
             live += 1
     neu[:] = 0
     for k in range(targets.shape[0]):
-        if targets[k] >= 0:
+        target = targets[k]
+        if target >= 0:
             g = scores[k]
-            u = context_table[targets[k]]
-            for d in range(v.shape[0]):
-                neu[d] += g * u[d]
-                u[d] += g * v[d]
-    for d in range(v.shape[0]):
-        v[d] += neu[d]
+            for d in range(dim):
+                neu[d] += g * context_table[target, d]
+                context_table[target, d] += g * center_table[center, d]
+    for d in range(dim):
+        center_table[center, d] += neu[d]
+    return likelihood, neg_log, live
+
+
+@njit(fastmath=FAST, cache=True, inline="always")
+def sgd_window(center_table, inputs, num_inputs, context_table, targets, alpha, scores, deltas,
+               likelihood, neg_log):
+    """One window's SGD step with noise words shared by its context words (HogBatch).
+
+    word2vec.c's skip-gram lets each context word ``o`` of a window predict the center
+    ``c``: ``o``'s center vector ``w_o`` against the context rows of ``c`` (label 1) and of
+    noise words (label 0).  Here the window draws its ``K`` noise words once and every
+    context word shares them (Ji et al., 2016, "Parallelizing Word2Vec in Shared and
+    Distributed Memory"): the step reads ``n + K + 1`` rows instead of ``n (K + 2)``.
+    With ``u_k`` target ``k``'s context row, every score ``w_o . u_k`` is taken from the
+    rows before the step, ``g_ok = (label_k - sigmoid(w_o . u_k)) * alpha``, then
+    ``u_k += sum_o g_ok w_o`` and ``w_o += sum_k g_ok u_k`` (each from the rows before the
+    step; a word twice among the inputs or the targets moves once per appearance).
+
+    ``inputs[:num_inputs]`` int64: the window's context words (rows of ``center_table``);
+    ``targets`` int64 ``(K+1,)``: the center (label 1), then the noise words, -1 for a
+    draw equal to the center (skipped); tables float ``(V, D)``, updated in place;
+    ``scores`` float ``(n, K+1)`` and ``deltas`` float ``(n, D)`` scratch with ``n >=
+    num_inputs``.  Returns the BCE accumulators of :func:`_bce_position` after the
+    window's positions, and how many positions were live.
+    """
+    dtype = center_table.dtype.type
+    one = dtype(1)
+    dim = center_table.shape[1]
+    for a in range(num_inputs):
+        word = inputs[a]
+        for k in range(targets.shape[0]):
+            target = targets[k]
+            if target >= 0:
+                total = dtype(0)
+                for d in range(dim):
+                    total += center_table[word, d] * context_table[target, d]
+                scores[a, k] = total
+    live = 0
+    for a in range(num_inputs):
+        for k in range(targets.shape[0]):
+            if targets[k] >= 0:
+                label = dtype(k == 0)
+                sigmoid, likelihood, neg_log = _bce_position(scores[a, k], label, one, likelihood, neg_log)
+                scores[a, k] = (label - sigmoid) * alpha
+                live += 1
+    for a in range(num_inputs):
+        for d in range(dim):
+            deltas[a, d] = 0
+        for k in range(targets.shape[0]):
+            target = targets[k]
+            if target >= 0:
+                g = scores[a, k]
+                for d in range(dim):
+                    deltas[a, d] += g * context_table[target, d]
+    for k in range(targets.shape[0]):
+        target = targets[k]
+        if target >= 0:
+            for a in range(num_inputs):
+                g = scores[a, k]
+                word = inputs[a]
+                for d in range(dim):
+                    context_table[target, d] += g * center_table[word, d]
+    for a in range(num_inputs):
+        word = inputs[a]
+        for d in range(dim):
+            center_table[word, d] += deltas[a, d]
     return likelihood, neg_log, live
 
 
 @njit(parallel=True, fastmath=FAST, cache=True)
 def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias, center_table,
-                context_table, max_window, num_noise_words, lr, min_lr_fraction, done_before,
+                context_table, max_window, num_noise_words, shared_noise, lr, min_lr_fraction, done_before,
                 total_work, seed, first_chunk, loss_sums, center_counts, pair_counts):
     """word2vec.c's skip-gram SGD over chunks ``first_chunk ..`` of the corpus, threads without locks.
 
@@ -368,10 +440,12 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
     int64 ``(C+1,)``).  Each chunk seeds its own SplitMix64 generator (``_uniform``) from
     ``(seed, chunk)`` and, piece by piece: keeps token ``w`` with probability
     ``keep_probability[w]``; for each kept center, draws a window ``1..max_window``
-    within the kept piece; for each context word ``o`` updates the center vector and
-    ``o``'s context vector on (center, ``o``, label 1) and on ``num_noise_words`` noise
-    words (label 0, drawn from the alias table; a draw equal to ``o`` is skipped, as
-    word2vec.c does).  The step is
+    within the kept piece; then either (``shared_noise`` False, word2vec.c's loop) for
+    each context word ``o``, draws ``num_noise_words`` noise words from the alias table
+    and takes :func:`sgd_pair`'s step on the center and ``o`` (a draw equal to ``o`` is
+    skipped, as word2vec.c does), or (``shared_noise`` True) draws the noise words once
+    and takes :func:`sgd_window`'s step, every context word predicting the center (a draw
+    equal to the center is skipped).  The step is
     ``lr * max(1 - progress, min_lr_fraction)`` with ``progress = (done_before +
     piece start) / total_work``, measured in tokens, as word2vec.c's linear decay.
 
@@ -394,6 +468,9 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
         neu = np.empty(dim, dtype=center_table.dtype)
         scores = np.empty(num_noise_words + 1, dtype=center_table.dtype)
         targets = np.empty(num_noise_words + 1, dtype=np.int64)
+        inputs = np.empty(2 * max_window, dtype=np.int64)
+        window_scores = np.empty((2 * max_window, num_noise_words + 1), dtype=center_table.dtype)
+        deltas = np.empty((2 * max_window, dim), dtype=center_table.dtype)
         loss_sum = 0.0
         num_centers = 0
         num_pairs = 0
@@ -412,24 +489,38 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                 high = min(length, i + window + 1)
                 if high - low < 2:
                     continue
-                v = center_table[kept[i]]
                 likelihood, neg_log = 1.0, 0.0
-                terms = 0
-                for j in range(low, high):
-                    if j == i:
-                        continue
-                    word = kept[j]
-                    # All drawn before any is used: with a large vocabulary each draw and each
-                    # row is a cache miss, and independent misses overlap.  -1 marks a noise
-                    # word equal to the context word: skipped, as word2vec.c skips it.
-                    targets[0] = word
+                if shared_noise:
+                    center = kept[i]
+                    targets[0] = center
                     for k in range(1, num_noise_words + 1):
                         pick = _alias_pick(_uniform(state), keep, alias)
-                        targets[k] = -1 if pick == word else pick
-                    likelihood, neg_log, live = sgd_pair(v, context_table, targets, alpha, scores, neu,
-                                                         likelihood, neg_log)
-                    terms += live
-                    num_pairs += 1
+                        targets[k] = -1 if pick == center else pick
+                    n = 0
+                    for j in range(low, high):
+                        if j != i:
+                            inputs[n] = kept[j]
+                            n += 1
+                    likelihood, neg_log, terms = sgd_window(center_table, inputs, n, context_table, targets, alpha,
+                                                            window_scores, deltas, likelihood, neg_log)
+                    num_pairs += n
+                else:
+                    terms = 0
+                    for j in range(low, high):
+                        if j == i:
+                            continue
+                        word = kept[j]
+                        # All drawn before any is used: with a large vocabulary each draw and each
+                        # row is a cache miss, and independent misses overlap.  -1 marks a noise
+                        # word equal to the context word: skipped, as word2vec.c skips it.
+                        targets[0] = word
+                        for k in range(1, num_noise_words + 1):
+                            pick = _alias_pick(_uniform(state), keep, alias)
+                            targets[k] = -1 if pick == word else pick
+                        likelihood, neg_log, live = sgd_pair(center_table, kept[i], context_table, targets, alpha,
+                                                             scores, neu, likelihood, neg_log)
+                        terms += live
+                        num_pairs += 1
                 loss_sum += (neg_log - np.log(likelihood)) / terms
                 num_centers += 1
         loss_sums[local] = loss_sum

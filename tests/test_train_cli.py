@@ -168,6 +168,10 @@ def test_probe_checked_before_training(corpus):
     ({"threads": 10_000}, "threads"),
     ({"deterministic": "yes"}, "deterministic"),
     ({"subsampling": "gensim"}, "subsampling"),
+    ({"noise_per": "center"}, "noise_per"),
+    ({"noise_per": "window"}, "noise_per 'window' needs the streaming SGD"),
+    ({"noise_per": "window", "optimizer": "sgd", "engine": "numba", "deterministic": True},
+     "noise_per 'window' needs the streaming SGD"),
     ({"engine": "numba", "backend": "cupy"}, "engine 'numba' runs on the CPU|CuPy"),
 ])
 def test_invalid_config_raises(corpus, tmp_path, change, fragment):

@@ -218,12 +218,13 @@ def stream_of(ids, offsets, window=1, negative=2, sample=0.0):
     return StreamedCorpus(ids, offsets, counts, max_window=window, num_noise_words=negative, sample=sample)
 
 
-def hogwild_epoch(corpus, model, seed, lr=0.025):
+def hogwild_epoch(corpus, model, seed, lr=0.025, shared_noise=False):
     chunks = corpus.num_chunks
     loss, centers, pairs = np.zeros(chunks), np.zeros(chunks, np.int64), np.zeros(chunks, np.int64)
     training.sgd_hogwild(corpus.ids, corpus.piece_offsets, corpus.chunk_pieces, corpus.keep_probability,
                          corpus.noise.keep, corpus.noise.alias, model.center, model.context, corpus.max_window,
-                         corpus.num_noise_words, lr, 1e-4, 0, 10 * len(corpus), seed, 0, loss, centers, pairs)
+                         corpus.num_noise_words, shared_noise, lr, 1e-4, 0, 10 * len(corpus), seed, 0, loss,
+                         centers, pairs)
     return loss.sum() / centers.sum(), int(centers.sum()), int(pairs.sum())
 
 
@@ -242,23 +243,64 @@ def sgd_pair_reference(v, context_table, targets, alpha):
     return -(labels * np.log(sigmoid) + (1 - labels) * np.log(1 - sigmoid)).sum()
 
 
+def sgd_window_reference(center_table, inputs, context_table, targets, alpha):
+    """SGD on a window's context words (rows of ``center_table``) against shared targets
+    (the first labelled 1, entries of -1 skipped), every gradient taken from the rows
+    before the step, a repeated row moved once per appearance; returns the sum of the
+    live positions' BCE."""
+    live = [(k, t) for k, t in enumerate(targets) if t >= 0]
+    labels = np.array([float(k == 0) for k, _ in live])
+    rows = np.array([t for _, t in live])
+    inputs = np.asarray(inputs)
+    w, u = center_table[inputs].copy(), context_table[rows].copy()
+    sigmoid = 1 / (1 + np.exp(-(w @ u.T)))                 # (inputs, targets)
+    g = (labels - sigmoid) * alpha
+    np.add.at(context_table, rows, g.T @ w)
+    np.add.at(center_table, inputs, g @ u)
+    return -(labels * np.log(sigmoid) + (1 - labels) * np.log(1 - sigmoid)).sum()
+
+
+# A skipped draw (-1) and a noise row drawn twice (5).
+TARGETS = np.array([3, 5, -1, 5, 7, 1], dtype=np.int64)
+
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_sgd_pair_equals_reference(dtype, rtol):
-    """The streaming SGD's pair step: a skipped draw (-1) and a noise row drawn twice (5)."""
+    """The streaming SGD's pair step, every score taken before any row moves."""
     model = model_of(dtype)
     center, context = model.center.copy(), model.context.copy()
-    targets = np.array([3, 5, -1, 5, 7, 1], dtype=np.int64)
-    expected = sgd_pair_reference(center[2], context, targets, 0.5)
-    likelihood, neg_log, live = training.sgd_pair(model.center[2], model.context, targets, dtype(0.5),
+    expected = sgd_pair_reference(center[2], context, TARGETS, 0.5)
+    likelihood, neg_log, live = training.sgd_pair(model.center, 2, model.context, TARGETS, dtype(0.5),
                                                   np.empty(6, dtype), np.empty(D, dtype), 1.0, 0.0)
     assert live == 5
     np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
     np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
-    assert not np.array_equal(model.context[5], model_of(dtype).context[5])
+    moved = np.flatnonzero(np.any(model.context != model_of(dtype).context, axis=1))
+    np.testing.assert_array_equal(moved, [1, 3, 5, 7])
 
 
-def test_hogwild_counts_every_center_and_pair_of_window_one():
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_sgd_window_equals_reference(dtype, rtol):
+    """The shared-noise window step: four context words (row 4 twice) against the center
+    (3) and noise words, one skipped and one drawn twice."""
+    model = model_of(dtype)
+    center, context = model.center.copy(), model.context.copy()
+    inputs = np.array([4, 9, 4, 2, -7], dtype=np.int64)        # the last is past num_inputs
+    expected = sgd_window_reference(center, inputs[:4], context, TARGETS, 0.5)
+    likelihood, neg_log, live = training.sgd_window(
+        model.center, inputs, 4, model.context, TARGETS, dtype(0.5), np.empty((5, 6), dtype),
+        np.empty((5, D), dtype), 1.0, 0.0)
+    assert live == 4 * 5
+    np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
+    np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
+    moved = np.flatnonzero(np.any(model.center != model_of(dtype).center, axis=1))
+    np.testing.assert_array_equal(moved, [2, 4, 9])
+
+
+@pytest.mark.parametrize("shared_noise", [False, True])
+def test_hogwild_counts_every_center_and_pair_of_window_one(shared_noise):
     """Window 1, no subsampling: every token of a sentence of n >= 2 known tokens is a center,
     with 2(n-1) pairs per sentence; <unk> (id 0) is dropped before the windows."""
     rng = np.random.default_rng(8)
@@ -266,12 +308,14 @@ def test_hogwild_counts_every_center_and_pair_of_window_one():
     ids = rng.integers(0, V, size=lengths.sum()).astype(np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     known = np.array([np.count_nonzero(ids[a:b]) for a, b in zip(offsets[:-1], offsets[1:])])
-    _, centers, pairs = hogwild_epoch(stream_of(ids, offsets), model_of(np.float32), seed=3)
+    _, centers, pairs = hogwild_epoch(stream_of(ids, offsets), model_of(np.float32), seed=3,
+                                      shared_noise=shared_noise)
     assert centers == known[known >= 2].sum()
     assert pairs == (2 * (known[known >= 2] - 1)).sum()
 
 
-def test_hogwild_one_thread_depends_on_the_seed_only_and_learns():
+@pytest.mark.parametrize("shared_noise", [False, True])
+def test_hogwild_one_thread_depends_on_the_seed_only_and_learns(shared_noise):
     rng = np.random.default_rng(9)
     topic = np.repeat(rng.integers(0, 5, size=1000), 20)     # 1000 sentences of 20 words of one topic
     ids = (1 + 5 * topic + rng.integers(0, 5, size=topic.shape[0])).astype(np.int32)
@@ -280,9 +324,9 @@ def test_hogwild_one_thread_depends_on_the_seed_only_and_learns():
     numba.set_num_threads(1)
     try:
         models = [model_of(np.float32), model_of(np.float32), model_of(np.float32)]
-        first = [hogwild_epoch(corpus, models[0], seed=11) for _ in range(3)]
-        second = [hogwild_epoch(corpus, models[1], seed=11) for _ in range(3)]
-        other = hogwild_epoch(corpus, models[2], seed=12)
+        first = [hogwild_epoch(corpus, models[0], seed=11, shared_noise=shared_noise) for _ in range(3)]
+        second = [hogwild_epoch(corpus, models[1], seed=11, shared_noise=shared_noise) for _ in range(3)]
+        other = hogwild_epoch(corpus, models[2], seed=12, shared_noise=shared_noise)
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert first == second
@@ -294,10 +338,12 @@ def test_hogwild_one_thread_depends_on_the_seed_only_and_learns():
     assert scores[same_topic].min() > scores[~same_topic].max()
 
 
-def test_streamed_run_through_train(tmp_path):
+@pytest.mark.parametrize("noise_per", ["pair", "window"])
+def test_streamed_run_through_train(tmp_path, noise_per):
     """--optimizer sgd --engine numba: streamed, loss falls, centers counted per epoch; threads 1 repeats."""
     path = corpus_file(tmp_path, seed=2, sentences=600)
-    results = [run(path, engine="numba", optimizer="sgd", threads=1, epochs=4) for _ in range(2)]
+    results = [run(path, engine="numba", optimizer="sgd", threads=1, epochs=4, noise_per=noise_per)
+               for _ in range(2)]
     epochs = results[0].metrics["epochs"]
     assert results[0].metrics["num_centers"] == epochs[0]["centers"] == 600 * 8
     assert epochs[-1]["loss"] < epochs[0]["loss"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
-from .engine import ENGINES
+from .engine import ENGINES, NOISE_PER
 from .evaluate import evaluate_analogies, evaluate_pairs
 from .optim import OPTIMIZERS
 from .plot import plot_words
@@ -110,6 +110,10 @@ def build_parser():
              "depend on the threads, instead of Hogwild; with --engine numba on the GPU: gradients summed "
              "in sorted order instead of by atomics, the same bits on every run (the other engines are "
              "always deterministic)")
+    add("--noise-per", choices=NOISE_PER,
+        help="with the streaming SGD (--optimizer sgd, --engine numba on the CPU): draw noise words for "
+             "every (center, context word) pair as word2vec.c (pair), or once per window, shared by its "
+             "context words, each predicting the center (window: HogBatch; a step reads a third of the rows)")
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "

@@ -35,6 +35,9 @@ from .sampling import _kernel_seed, keep_probabilities, noise_weights, NoiseSamp
 ENGINES = ("auto", "numpy", "numba")
 """What users choose; :func:`resolve_engine` answers ``numpy``, ``numba`` (CPU) or ``cuda`` (GPU)."""
 DEFAULT_LR = {"adam": 0.002, "lazy-adam": 0.002, "sgd": 0.025}
+NOISE_PER = ("pair", "window")
+"""How often the streaming SGD draws noise words: per (center, context word) pair as
+word2vec.c, or once per window, shared by its context words (HogBatch)."""
 
 
 def resolve_engine(engine, xp):
@@ -310,17 +313,20 @@ class HogwildTrainer:
     context word is skipped rather than redrawn, and other context words of the center
     may be drawn as noise; each pair updates the tables at once with SGD (learning rate
     decaying linearly over the run's tokens) instead of one Adam step per batch of 512
-    centers; sentences longer than :data:`MAX_PIECE` tokens are cut.  With several
-    threads, concurrent updates of a row race (Hogwild) and results vary from run to run;
-    with one thread they depend on the seed only.
+    centers; sentences longer than :data:`MAX_PIECE` tokens are cut.  With ``noise_per``
+    ``"window"`` (:data:`NOISE_PER`) a window's context words share one draw of noise words
+    and each predicts the center (HogBatch): a step reads about a third of the rows.  With
+    several threads, concurrent updates of a row race (Hogwild) and results vary from run
+    to run; with one thread they depend on the seed only.
     """
 
-    def __init__(self, model, optimizer, corpus):
+    def __init__(self, model, optimizer, corpus, noise_per="pair"):
         import numba
 
         from .kernels import training
         self.kernels = training
         self.model, self.optimizer, self.corpus = model, optimizer, corpus
+        self.shared_noise = noise_per == "window"
         # Kernel calls of several chunks per thread, about 50 an epoch (the progress bar's steps).
         self.group = max(4 * numba.get_num_threads(), -(-corpus.num_chunks // 50))
 
@@ -344,8 +350,8 @@ class HogwildTrainer:
             self.kernels.sgd_hogwild(
                 corpus.ids, corpus.piece_offsets, corpus.chunk_pieces, corpus.keep_probability,
                 corpus.noise.keep, corpus.noise.alias, model.center, model.context, corpus.max_window,
-                corpus.num_noise_words, opt.lr, opt.min_lr_fraction, opt.done, opt.total_work, seed, first,
-                loss_sums[first:last], centers[first:last], pairs[first:last])
+                corpus.num_noise_words, self.shared_noise, opt.lr, opt.min_lr_fraction, opt.done, opt.total_work,
+                seed, first, loss_sums[first:last], centers[first:last], pairs[first:last])
             if bar.wants(step):
                 bar.update(step, loss_sums[:last].sum() / max(centers[:last].sum(), 1))
         bar.close()

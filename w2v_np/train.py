@@ -16,8 +16,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .corpus import file_fingerprint, read_corpus, resolve_corpus
 from .errors import W2VError
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
-from .engine import (DEFAULT_LR, ENGINES, OPTIMIZERS, HogwildTrainer, MiniBatchTrainer, StreamedCorpus,
-                     make_optimizer, resolve_engine, set_threads)
+from .engine import (DEFAULT_LR, ENGINES, NOISE_PER, OPTIMIZERS, HogwildTrainer, MiniBatchTrainer,
+                     StreamedCorpus, make_optimizer, resolve_engine, set_threads)
 from .model import SkipGram
 from .plot import plot_loss
 from .query import Embeddings
@@ -31,8 +31,8 @@ DTYPES = ("float32", "float64")
 class TrainConfig:
     """Every hyper-parameter of a run; the defaults are the seed chapter's.
 
-    ``engine``, ``optimizer``, ``threads`` and ``deterministic`` choose how the run trains
-    (see :mod:`w2v_np.engine`); ``lr`` ``None`` means the optimizer's default
+    ``engine``, ``optimizer``, ``threads``, ``deterministic`` and ``noise_per`` choose how
+    the run trains (see :mod:`w2v_np.engine`); ``lr`` ``None`` means the optimizer's default
     (:data:`~w2v_np.engine.DEFAULT_LR`: the seed's 0.002 for Adam, word2vec.c's 0.025 for SGD).
     """
     corpus: str = "ptb"
@@ -54,6 +54,7 @@ class TrainConfig:
     optimizer: str = "adam"
     threads: int = None
     deterministic: bool = False
+    noise_per: str = "pair"
 
     def validate(self):
         """Raise :class:`W2VError` naming the first impossible value; fill in the default ``lr``."""
@@ -75,7 +76,7 @@ class TrainConfig:
         if not _is_int(self.seed) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE),
-                              ("engine", ENGINES), ("subsampling", SUBSAMPLING)):
+                              ("engine", ENGINES), ("subsampling", SUBSAMPLING), ("noise_per", NOISE_PER)):
             if getattr(self, name) not in choices:
                 raise W2VError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
 
@@ -267,6 +268,9 @@ def _check_setup(config):
     if resolve_engine(config.engine, get_backend(config.backend)) == "cuda" and config.dtype != "float32":
         raise W2VError(f"the GPU kernels (engine numba on the cupy backend) train float32 tables, not "
                        f"{config.dtype}; use --engine numpy for {config.dtype} on the GPU")
+    if config.noise_per != "pair" and not streams_corpus(config):
+        raise W2VError(f"noise_per {config.noise_per!r} needs the streaming SGD (--optimizer sgd with "
+                       "--engine numba on the CPU, not --deterministic)")
     resolve_sampler(config.sampler)
     set_threads(config.threads)
 
@@ -345,7 +349,7 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
     model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype))
     optimizer = make_optimizer(config.optimizer, model.params, config.lr, config.epochs * len(examples))
     if isinstance(examples, StreamedCorpus):
-        trainer = HogwildTrainer(model, optimizer, examples)
+        trainer = HogwildTrainer(model, optimizer, examples, config.noise_per)
     else:
         trainer = MiniBatchTrainer(model, optimizer, examples, config.batch_size, engine, config.deterministic)
     streams = {"data": data_rng, "shuffle": shuffle_rng}
