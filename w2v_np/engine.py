@@ -11,7 +11,9 @@ numba        adam,        mini-batches read straight from the CSR examples by fu
                           result does not depend on the number of threads
 numba        sgd          word2vec.c's loop (:func:`~w2v_np.kernels.training.sgd_hogwild`):
                           per-pair updates while streaming the token ids, threads without
-                          locks; with ``deterministic``, mini-batch SGD by the fused kernels
+                          locks (with ``noise_per="window"``, per-window updates with shared
+                          noise words); with ``deterministic``, mini-batch SGD by the fused
+                          kernels
 numba on     any          ``engine`` resolves to ``cuda``: mini-batches by the numba.cuda kernels
 the GPU                   (:mod:`w2v_np.kernels.gpu`, :class:`~w2v_np.gpu_step.CudaFusedStep`):
                           the same batches and mathematics as ``numpy``, float32 only;
