@@ -42,6 +42,15 @@ def _dot(a, b):
     return total
 
 
+@njit(fastmath=FAST, cache=True, inline="always")
+def _row_dot(a, i, b, j):
+    """``a[i] . b[j]`` indexed in place (no row views, which cost a reference count each)."""
+    total = a.dtype.type(0)
+    for d in range(a.shape[1]):
+        total += a[i, d] * b[j, d]
+    return total
+
+
 @njit(cache=True, inline="always")
 def _bce_position(x, label, one, likelihood, neg_log):
     """One position of the BCE on logit ``x``: returns ``(sigmoid(x), likelihood, neg_log)``.
@@ -339,10 +348,7 @@ def sgd_pair(center_table, center, context_table, targets, alpha, scores, neu, l
     for k in range(targets.shape[0]):
         target = targets[k]
         if target >= 0:
-            total = dtype(0)
-            for d in range(dim):
-                total += center_table[center, d] * context_table[target, d]
-            scores[k] = total
+            scores[k] = _row_dot(center_table, center, context_table, target)
     live = 0
     for k in range(targets.shape[0]):
         if targets[k] >= 0:
@@ -393,10 +399,7 @@ def sgd_window(center_table, inputs, num_inputs, context_table, targets, alpha, 
         for k in range(targets.shape[0]):
             target = targets[k]
             if target >= 0:
-                total = dtype(0)
-                for d in range(dim):
-                    total += center_table[word, d] * context_table[target, d]
-                scores[a, k] = total
+                scores[a, k] = _row_dot(center_table, word, context_table, target)
     live = 0
     for a in range(num_inputs):
         for k in range(targets.shape[0]):
