@@ -1,4 +1,4 @@
-"""Tests of SkipGram: Xavier initialisation, the seed's loss, and gradients of both tables."""
+"""Tests of SkipGram: Xavier and word2vec initialisation, the seed's loss, and gradients of both tables."""
 import math
 
 import numpy as np
@@ -33,6 +33,31 @@ def test_xavier_uniform_bound_and_variance(dtype):
         # and it really is spread over the interval, not concentrated near 0
         assert np.max(np.abs(values)) > 0.99 * bound
     assert not np.array_equal(model.center, model.context)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_word2vec_init_bound_and_zero_context(dtype):
+    """init="word2vec": center U(-0.5/D, 0.5/D) (mean and variance within 5 standard
+    errors, spread over the interval), context exactly zero."""
+    V, D = 2000, 50
+    model = SkipGram(V, D, rng=np.random.default_rng(0), dtype=dtype, init="word2vec")
+    bound = 0.5 / D
+    center = model.center.astype(np.float64).ravel()
+    assert model.center.dtype == dtype and model.context.dtype == dtype
+    assert np.max(np.abs(center)) <= bound and np.max(np.abs(center)) > 0.99 * bound
+    n = V * D
+    assert abs(center.mean()) < 5 * bound / math.sqrt(3 * n)
+    assert abs(center.var() - bound ** 2 / 3) < 5 * math.sqrt((bound ** 4 / 5 - bound ** 4 / 9) / n)
+    assert model.context.shape == (V, D) and not np.any(model.context)
+
+
+@pytest.mark.parametrize("init", ["xavier", "word2vec"])
+def test_same_seed_same_tables_per_init(init):
+    """Each init is a function of the seed: same seed, same center table; another seed, another."""
+    a, b, c = (SkipGram(30, 7, rng=np.random.default_rng(seed), init=init) for seed in (42, 42, 43))
+    np.testing.assert_array_equal(a.center, b.center)
+    np.testing.assert_array_equal(a.context, b.context)
+    assert not np.array_equal(a.center, c.center)
 
 
 def test_same_seed_same_tables():

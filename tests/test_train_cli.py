@@ -169,6 +169,7 @@ def test_probe_checked_before_training(corpus):
     ({"deterministic": "yes"}, "deterministic"),
     ({"subsampling": "gensim"}, "subsampling"),
     ({"noise_per": "center"}, "noise_per"),
+    ({"init": "normal"}, "init must be one of xavier, word2vec"),
     ({"noise_per": "window"}, "noise_per 'window' needs the streaming SGD"),
     ({"noise_per": "window", "optimizer": "sgd", "engine": "numba", "deterministic": True},
      "noise_per 'window' needs the streaming SGD"),
@@ -198,6 +199,21 @@ def test_resample_every_epoch_trains_on_fresh_pairs(corpus, sampler):
     embeddings = result.embeddings()
     words = [w for topic in TOPICS for w in topic]
     assert np.mean([topic_of(embeddings.most_similar(w, topn=1)[0][0]) == topic_of(w) for w in words]) >= 0.9
+
+
+@pytest.mark.parametrize("changes", [{}, {"engine": "numba", "optimizer": "sgd", "lr": 0.05, "threads": 1}])
+def test_word2vec_init_learns_topics(corpus, changes):
+    """init="word2vec" reaches the model: the run is recorded with it, differs from the
+    Xavier run of the same seed, and still finds every word's topic (>= 90 % of nearest
+    neighbours, as with Xavier), on the NumPy engine with Adam and on the streaming SGD."""
+    runs = {init: run_quiet(small_config(corpus, init=init, **changes)) for init in ("xavier", "word2vec")}
+    result = runs["word2vec"]
+    assert result.metrics["config"]["init"] == "word2vec"
+    assert not np.allclose(result.model.center, runs["xavier"].model.center)
+    embeddings = result.embeddings()
+    words = [w for topic in TOPICS for w in topic]
+    same = np.mean([topic_of(embeddings.most_similar(w, topn=1)[0][0]) == topic_of(w) for w in words])
+    assert same >= 0.9, same
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
@@ -344,6 +360,7 @@ def test_cli_bad_corpus(tmp_path, kind, fragments):
     ("--seed", "-3", ["--seed", "non-negative"], True),
     ("--sampler", "fast", ["--sampler", "'fast'"], True),
     ("--resample", "never", ["--resample", "'never'"], True),
+    ("--init", "normal", ["--init", "'normal'"], True),
 ])
 def test_cli_bad_hyperparameter(corpus, tmp_path, flag, value, fragments, argparse_error):
     """Each impossible flag value: exit 2, its problem named on the last stderr line, no

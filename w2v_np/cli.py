@@ -13,6 +13,7 @@ from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
 from .engine import ENGINES, NOISE_PER
 from .evaluate import evaluate_analogies, evaluate_pairs
+from .model import INITS
 from .optim import OPTIMIZERS
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
@@ -114,6 +115,9 @@ def build_parser():
         help="with the streaming SGD (--optimizer sgd, --engine numba on the CPU): draw noise words for "
              "every (center, context word) pair as word2vec.c (pair), or once per window, shared by its "
              "context words, each predicting the center (window: HogBatch; a step reads a third of the rows)")
+    add("--init", choices=INITS,
+        help="starting tables: xavier = both uniform with PyTorch's Xavier bound (the seed); word2vec = "
+             "center vectors uniform in +-0.5/dim and context vectors zero (word2vec.c and gensim)")
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "

@@ -18,7 +18,7 @@ from .errors import W2VError
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
 from .engine import (DEFAULT_LR, ENGINES, NOISE_PER, OPTIMIZERS, HogwildTrainer, MiniBatchTrainer,
                      StreamedCorpus, make_optimizer, resolve_engine, set_threads)
-from .model import SkipGram
+from .model import INITS, SkipGram
 from .plot import plot_loss
 from .query import Embeddings
 from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING, build_examples, resolve_sampler
@@ -33,7 +33,8 @@ class TrainConfig:
 
     ``engine``, ``optimizer``, ``threads``, ``deterministic`` and ``noise_per`` choose how
     the run trains (see :mod:`w2v_np.engine`); ``lr`` ``None`` means the optimizer's default
-    (:data:`~w2v_np.engine.DEFAULT_LR`: the seed's 0.002 for Adam, word2vec.c's 0.025 for SGD).
+    (:data:`~w2v_np.engine.DEFAULT_LR`: the seed's 0.002 for Adam, word2vec.c's 0.025 for SGD);
+    ``init`` how the tables start (:func:`~w2v_np.model.initial_tables`).
     """
     corpus: str = "ptb"
     epochs: int = 5
@@ -55,6 +56,7 @@ class TrainConfig:
     threads: int = None
     deterministic: bool = False
     noise_per: str = "pair"
+    init: str = "xavier"
 
     def validate(self):
         """Raise :class:`W2VError` naming the first impossible value; fill in the default ``lr``."""
@@ -76,7 +78,8 @@ class TrainConfig:
         if not _is_int(self.seed) or self.seed < 0:
             raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE),
-                              ("engine", ENGINES), ("subsampling", SUBSAMPLING), ("noise_per", NOISE_PER)):
+                              ("engine", ENGINES), ("subsampling", SUBSAMPLING), ("noise_per", NOISE_PER),
+                              ("init", INITS)):
             if getattr(self, name) not in choices:
                 raise W2VError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
 
@@ -346,7 +349,8 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
         say(f"vocabulary {len(vocab)}, {len(examples)} centers, {drawn}, "
             f"prepared in {prep_seconds:.2f} s ({sampler} sampler)")
 
-    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype))
+    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype),
+                      init=config.init)
     optimizer = make_optimizer(config.optimizer, model.params, config.lr, config.epochs * len(examples))
     if isinstance(examples, StreamedCorpus):
         trainer = HogwildTrainer(model, optimizer, examples, config.noise_per)
