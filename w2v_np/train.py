@@ -203,7 +203,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
     every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
     the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
-    after its last drawing, and ``vectors.txt`` at the end, each atomically.  A run that
+    after its last drawing (or the start of training), and ``vectors.txt`` at the end, each atomically.  A run that
     fails before its first checkpoint leaves no folder it created; a later failure leaves
     a checkpoint that :func:`resume` continues.  A folder holding a checkpoint is
     refused: continue that run with :func:`resume` instead of overwriting it.
@@ -372,13 +372,14 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
                 "train_seconds": sum(e["seconds"] for e in epochs), "epochs": epochs,
                 "resumed_at": resumed_at}
 
-    last_plot = -math.inf
+    last_plot = time.perf_counter()
 
     def save_progress():
         nonlocal last_plot
         # The checkpoint goes last: once it exists, metrics.json covers its epochs.  Drawing
         # loss.png costs about 0.08 s (0.4 s the first time), a sixth of a fast PTB epoch:
-        # it is redrawn at most every PLOT_INTERVAL seconds, and after the last epoch.
+        # it is drawn at most every PLOT_INTERVAL seconds, counted from the start of
+        # training, and after the last epoch, so a short run draws it once.
         current = metrics()
         if epochs:
             _write_metrics(current, out_dir)
