@@ -105,7 +105,7 @@ def run(args):
     timer = EpochTimer()
     streamed = Sentences(args.corpus)
     config = dict(CONFIG, min_count=args.min_count, vector_size=args.dim, seed=args.seed, workers=args.workers,
-                  epochs=args.epochs)
+                  epochs=args.epochs, window=args.window, negative=args.negative)
     model = Word2Vec(**config)
 
     start = time.perf_counter()
@@ -148,6 +148,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--min-count", type=int, default=10)
+    parser.add_argument("--window", type=int, default=CONFIG["window"])
+    parser.add_argument("--negative", type=int, default=CONFIG["negative"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--in-memory", action="store_true",
                         help="keep the sentences as a list of lists instead of streaming the file "
