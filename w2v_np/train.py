@@ -203,10 +203,11 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
     every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
     the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
-    after its last drawing (or the start of training), and ``vectors.txt`` at the end, each atomically.  A run that
-    fails before its first checkpoint leaves no folder it created; a later failure leaves
-    a checkpoint that :func:`resume` continues.  A folder holding a checkpoint is
-    refused: continue that run with :func:`resume` instead of overwriting it.
+    after its last drawing (or the start of training), and ``vectors.txt`` at the end,
+    each atomically.  A run that fails before its first checkpoint leaves no folder it
+    created; a later failure leaves a checkpoint that :func:`resume` continues.  A folder
+    holding a checkpoint is refused: continue that run with :func:`resume` instead of
+    overwriting it.
     """
     _check_setup(config)
     if out_dir is None:
