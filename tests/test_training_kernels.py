@@ -230,13 +230,13 @@ def hogwild_epoch(corpus, model, seed, lr=0.025, shared_noise=False):
 
 def sgd_pair_reference(v, context_table, targets, alpha):
     """One pair's SGD step in NumPy, in the order of ``training.sgd_pair`` (every score first,
-    then the rows target by target); returns the sum of the live positions' BCE."""
-    live = [(k, t) for k, t in enumerate(targets) if t >= 0]
-    labels = np.array([float(k == 0) for k, _ in live])
-    scores = np.array([context_table[t] @ v for _, t in live])
+    then the rows target by target; the first target labelled 1); returns the sum of the
+    positions' BCE."""
+    labels = (np.arange(len(targets)) == 0).astype(float)
+    scores = np.array([context_table[t] @ v for t in targets])
     sigmoid = 1 / (1 + np.exp(-scores))
     neu = np.zeros_like(v)
-    for g, (_, t) in zip((labels - sigmoid) * alpha, live):
+    for g, t in zip((labels - sigmoid) * alpha, targets):
         neu += g * context_table[t]
         context_table[t] += g * v
     v += neu
@@ -245,23 +245,21 @@ def sgd_pair_reference(v, context_table, targets, alpha):
 
 def sgd_window_reference(center_table, inputs, context_table, targets, alpha):
     """SGD on a window's context words (rows of ``center_table``) against shared targets
-    (the first labelled 1, entries of -1 skipped), every gradient taken from the rows
-    before the step, a repeated row moved once per appearance; returns the sum of the
-    live positions' BCE."""
-    live = [(k, t) for k, t in enumerate(targets) if t >= 0]
-    labels = np.array([float(k == 0) for k, _ in live])
-    rows = np.array([t for _, t in live])
-    inputs = np.asarray(inputs)
-    w, u = center_table[inputs].copy(), context_table[rows].copy()
+    (the first labelled 1), every gradient taken from the rows before the step, a
+    repeated row moved once per appearance; returns the sum of the positions' BCE."""
+    labels = (np.arange(len(targets)) == 0).astype(float)
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
+    w, u = center_table[inputs].copy(), context_table[targets].copy()
     sigmoid = 1 / (1 + np.exp(-(w @ u.T)))                 # (inputs, targets)
     g = (labels - sigmoid) * alpha
-    np.add.at(context_table, rows, g.T @ w)
+    np.add.at(context_table, targets, g.T @ w)
     np.add.at(center_table, inputs, g @ u)
     return -(labels * np.log(sigmoid) + (1 - labels) * np.log(1 - sigmoid)).sum()
 
 
-# A skipped draw (-1) and a noise row drawn twice (5).
-TARGETS = np.array([3, 5, -1, 5, 7, 1], dtype=np.int64)
+# A noise row drawn twice (5); the spare last entry is the kernels' padding.
+TARGETS = np.array([3, 5, 5, 7, 1, -9], dtype=np.int64)
+NUM_TARGETS = 5
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
@@ -269,10 +267,9 @@ def test_sgd_pair_equals_reference(dtype, rtol):
     """The streaming SGD's pair step, every score taken before any row moves."""
     model = model_of(dtype)
     center, context = model.center.copy(), model.context.copy()
-    expected = sgd_pair_reference(center[2], context, TARGETS, 0.5)
-    likelihood, neg_log, live = training.sgd_pair(model.center, 2, model.context, TARGETS, dtype(0.5),
-                                                  np.empty(6, dtype), np.empty(D, dtype), 1.0, 0.0)
-    assert live == 5
+    expected = sgd_pair_reference(center[2], context, TARGETS[:NUM_TARGETS], 0.5)
+    likelihood, neg_log = training.sgd_pair(model.center, 2, model.context, TARGETS, NUM_TARGETS, dtype(0.5),
+                                            np.empty(6, dtype), np.empty(D, dtype), 1.0, 0.0)
     np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
     np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
@@ -281,22 +278,25 @@ def test_sgd_pair_equals_reference(dtype, rtol):
 
 
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
-def test_sgd_window_equals_reference(dtype, rtol):
-    """The shared-noise window step: four context words (row 4 twice) against the center
-    (3) and noise words, one skipped and one drawn twice."""
+@pytest.mark.parametrize("num_inputs, num_targets", [(4, 5), (3, 5), (4, 4), (3, 4), (1, 1)])
+def test_sgd_window_equals_reference(dtype, rtol, num_inputs, num_targets):
+    """The shared-noise window step: context words (row 4 twice) against the center (3) and
+    noise words (row 5 twice), odd and even counts (the kernel pads odd ones)."""
     model = model_of(dtype)
     center, context = model.center.copy(), model.context.copy()
-    inputs = np.array([4, 9, 4, 2, -7], dtype=np.int64)        # the last is past num_inputs
-    expected = sgd_window_reference(center, inputs[:4], context, TARGETS, 0.5)
-    likelihood, neg_log, live = training.sgd_window(
-        model.center, inputs, 4, model.context, TARGETS, dtype(0.5), np.empty((5, 6), dtype),
-        np.empty((5, D), dtype), 1.0, 0.0)
-    assert live == 4 * 5
+    inputs = np.array([4, 9, 4, 2, -7], dtype=np.int64)
+    targets = TARGETS.copy()
+    expected = sgd_window_reference(center, inputs[:num_inputs], context, TARGETS[:num_targets], 0.5)
+    likelihood, neg_log = training.sgd_window(
+        model.center, inputs, num_inputs, model.context, targets, num_targets, dtype(0.5),
+        np.empty((5, 6), dtype), np.empty((5, D), dtype), 1.0, 0.0)
     np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
     np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
     moved = np.flatnonzero(np.any(model.center != model_of(dtype).center, axis=1))
-    np.testing.assert_array_equal(moved, [2, 4, 9])
+    np.testing.assert_array_equal(moved, np.unique(inputs[:num_inputs]))
+    moved = np.flatnonzero(np.any(model.context != model_of(dtype).context, axis=1))
+    np.testing.assert_array_equal(moved, np.unique(TARGETS[:num_targets]))
 
 
 @pytest.mark.parametrize("shared_noise", [False, True])
