@@ -52,29 +52,28 @@ def _row_dot(a, i, b, j):
 
 
 @njit(cache=True, inline="always")
-def _bce_position(x, label, one, likelihood, neg_log):
-    """One position of the BCE on logit ``x``: returns ``(sigmoid(x), likelihood, neg_log)``.
+def _bce_position(x, label, one, growth, neg_log):
+    """One position of the BCE on logit ``x``: returns ``(sigmoid(x), growth, neg_log)``.
 
-    A row's loss (the sum of its positions' BCE) is ``neg_log - log(likelihood)``: the
-    probabilities the model gives the labels are multiplied in float64, so a row costs one
-    exponential per position and one logarithm in all.  The product is folded into
-    ``neg_log`` before it can underflow, and a position given a probability below e^-30
-    adds ``|x|`` (its BCE to within 1e-13) instead.  ``one`` is 1 in ``x``'s dtype,
-    ``label`` 0 or 1; no overflow for any ``x``.
+    With ``e = exp(-|x|)`` the position's BCE is ``log(1 + e)``, plus ``|x|`` when the
+    sign of ``x`` disagrees with ``label`` (0 or 1): exact for any ``x``, no overflow.  A
+    row's loss (the sum of its positions' BCE) is ``neg_log + log(growth)``: ``growth``
+    multiplies the factors ``1 + e`` (each in [1, 2]) in float64 and is folded into
+    ``neg_log`` once it passes 2^500, so a row costs one exponential per position and one
+    logarithm in all.  The choices between two values are selects, not branches on the
+    data: a logit's sign is a coin toss for the branch predictor.  ``one`` is 1 in
+    ``x``'s dtype.
     """
     e = np.exp(-abs(x))
-    sigmoid = one / (one + e) if x >= 0 else e / (one + e)
-    wide = np.float64(e)
-    if (x >= 0) == (label > 0):
-        likelihood *= 1.0 / (1.0 + wide)
-    elif abs(x) > 30:
-        neg_log += abs(x)
-    else:
-        likelihood *= wide / (1.0 + wide)
-    if likelihood < 1e-200:
-        neg_log -= np.log(likelihood)
-        likelihood = 1.0
-    return sigmoid, likelihood, neg_log
+    inverse = one / (one + e)
+    positive = x >= 0
+    sigmoid = inverse if positive else e * inverse
+    growth *= 1.0 + np.float64(e)
+    neg_log += abs(np.float64(x)) if positive != (label > 0) else 0.0
+    if growth > 3e150:
+        neg_log += np.log(growth)
+        growth = 1.0
+    return sigmoid, growth, neg_log
 
 
 @njit(cache=True)
@@ -239,7 +238,7 @@ def batch_loss_and_grads(center_table, context_table, examples, centers, context
         v = center_table[batch_center[b]]
         scale = 1 / max(count, 1)
         weight = dtype(1.0 if per_pair else scale)
-        likelihood, neg_log = 1.0, 0.0
+        growth, neg_log = 1.0, 0.0
         for d in range(dim):
             dv[b, d] = 0
         for position in range(count):
@@ -247,12 +246,12 @@ def batch_loss_and_grads(center_table, context_table, examples, centers, context
             u = context_table[entry_word[entry]]
             score = _dot(v, u)
             label = dtype(1 if position < num_context else 0)
-            sigmoid, likelihood, neg_log = _bce_position(score, label, one, likelihood, neg_log)
+            sigmoid, growth, neg_log = _bce_position(score, label, one, growth, neg_log)
             g = (sigmoid - label) * weight
             dscore[entry] = g
             for d in range(dim):
                 dv[b, d] += g * u[d]
-        losses[b] = (neg_log - np.log(likelihood)) * scale
+        losses[b] = (neg_log + np.log(growth)) * scale
 
     # Each touched row sums the contributions of its users, in batch order.
     for r in prange(total):
@@ -341,7 +340,7 @@ def _draw_targets(targets, positive, state, keep, alias):
 
 
 @njit(fastmath=FAST, cache=True, inline="always")
-def sgd_pair(center_table, center, context_table, targets, num_targets, alpha, scores, neu, likelihood, neg_log):
+def sgd_pair(center_table, center, context_table, targets, num_targets, alpha, scores, neu, growth, neg_log):
     """One (center, context word) pair's SGD step, word2vec.c's, on center row ``center``.
 
     ``targets[:num_targets]`` int64: the context word (label 1), then the noise words
@@ -366,7 +365,7 @@ def sgd_pair(center_table, center, context_table, targets, num_targets, alpha, s
         scores[k] = _row_dot(center_table, center, context_table, targets[k])
     for k in range(num_targets):
         label = dtype(k == 0)
-        sigmoid, likelihood, neg_log = _bce_position(scores[k], label, one, likelihood, neg_log)
+        sigmoid, growth, neg_log = _bce_position(scores[k], label, one, growth, neg_log)
         scores[k] = (label - sigmoid) * alpha
     neu[:] = 0
     for k in range(num_targets):
@@ -377,12 +376,12 @@ def sgd_pair(center_table, center, context_table, targets, num_targets, alpha, s
             context_table[target, d] += g * center_table[center, d]
     for d in range(dim):
         center_table[center, d] += neu[d]
-    return likelihood, neg_log
+    return growth, neg_log
 
 
 @njit(fastmath=FAST, cache=True, inline="always")
 def sgd_window(center_table, inputs, num_inputs, context_table, targets, num_targets, alpha, scores, deltas,
-               likelihood, neg_log):
+               growth, neg_log):
     """One window's SGD step with noise words shared by its context words (HogBatch).
 
     word2vec.c's skip-gram lets each context word ``o`` of a window predict the center
@@ -434,7 +433,7 @@ def sgd_window(center_table, inputs, num_inputs, context_table, targets, num_tar
         for k in range(paired_targets):
             if a < num_inputs and k < num_targets:
                 label = dtype(k == 0)
-                sigmoid, likelihood, neg_log = _bce_position(scores[a, k], label, one, likelihood, neg_log)
+                sigmoid, growth, neg_log = _bce_position(scores[a, k], label, one, growth, neg_log)
                 scores[a, k] = (label - sigmoid) * alpha
             else:
                 scores[a, k] = zero
@@ -460,7 +459,7 @@ def sgd_window(center_table, inputs, num_inputs, context_table, targets, num_tar
         word = inputs[a]
         for d in range(dim):
             center_table[word, d] += deltas[a, d]
-    return likelihood, neg_log
+    return growth, neg_log
 
 
 @njit(parallel=True, fastmath=FAST, cache=True)
@@ -523,7 +522,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                 high = min(length, i + window + 1)
                 if high - low < 2:
                     continue
-                likelihood, neg_log = 1.0, 0.0
+                growth, neg_log = 1.0, 0.0
                 if shared_noise:
                     num_targets = _draw_targets(targets, kept[i], state, keep, alias)
                     n = 0
@@ -531,8 +530,8 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                         if j != i:
                             inputs[n] = kept[j]
                             n += 1
-                    likelihood, neg_log = sgd_window(center_table, inputs, n, context_table, targets, num_targets,
-                                                     alpha, window_scores, deltas, likelihood, neg_log)
+                    growth, neg_log = sgd_window(center_table, inputs, n, context_table, targets, num_targets,
+                                                 alpha, window_scores, deltas, growth, neg_log)
                     terms = n * num_targets
                     num_pairs += n
                 else:
@@ -541,11 +540,11 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                         if j == i:
                             continue
                         num_targets = _draw_targets(targets, kept[j], state, keep, alias)
-                        likelihood, neg_log = sgd_pair(center_table, kept[i], context_table, targets, num_targets,
-                                                       alpha, scores, neu, likelihood, neg_log)
+                        growth, neg_log = sgd_pair(center_table, kept[i], context_table, targets, num_targets,
+                                                   alpha, scores, neu, growth, neg_log)
                         terms += num_targets
                         num_pairs += 1
-                loss_sum += (neg_log - np.log(likelihood)) / terms
+                loss_sum += (neg_log + np.log(growth)) / terms
                 num_centers += 1
         loss_sums[local] = loss_sum
         center_counts[local] = num_centers

@@ -55,21 +55,19 @@ def fused_grads(model, examples, indices, per_pair):
 
 @pytest.mark.parametrize("label", [0, 1])
 def test_bce_position_is_stable_and_exact_for_any_logit(label):
-    """The per-row BCE from a float64 product of likelihoods equals the sum of softplus terms
-    in float64 (to float32's exp), through extreme logits, the e^-30 cut-off and folds of the product."""
-    wrong_side = -29.0 if label else 29.0               # probability e^-29 each: the product folds
-    xs = [-1000.0, -50.0, -31.0, -29.0, -3.0, 0.0, 1e-3, 2.0, 29.0, 31.0, 50.0, 1000.0] + [wrong_side] * 30
-    likelihood, neg_log, expected = 1.0, 0.0, 0.0
+    """The per-row BCE from a float64 product of ``1 + e^-|x|`` equals the sum of softplus
+    terms in float64 (to float32's exp), through extreme logits and folds of the product."""
+    xs = [-1000.0, -50.0, -31.0, -29.0, -3.0, 0.0, 1e-3, 2.0, 29.0, 31.0, 50.0, 1000.0] + [0.0] * 600
+    growth, neg_log, expected = 1.0, 0.0, 0.0
     for x in np.array(xs, dtype=np.float32):
-        sigmoid, likelihood, neg_log = training._bce_position(x, np.float32(label), np.float32(1), likelihood,
-                                                              neg_log)
+        sigmoid, growth, neg_log = training._bce_position(x, np.float32(label), np.float32(1), growth, neg_log)
         wide = float(x)
         stable = 1 / (1 + np.exp(-wide)) if wide >= 0 else np.exp(wide) / (1 + np.exp(wide))
         assert sigmoid == pytest.approx(stable, rel=1e-6, abs=1e-38)
         expected += max(wide, 0) + np.log1p(np.exp(-abs(wide))) - label * wide
-        assert np.isfinite(neg_log) and 1e-200 <= likelihood <= 1
-    # exp in float32 is off by up to 6e-8 relative: -log of it by up to 6e-8 absolute per position
-    assert neg_log - np.log(likelihood) == pytest.approx(expected, rel=0, abs=1e-7 * len(xs))
+        assert np.isfinite(neg_log) and 1 <= growth <= 2 ** 501     # 600 factors of 2: it folds
+    # exp in float32 is off by up to 6e-8 relative: log(1 + e) by up to 6e-8 absolute per position
+    assert neg_log + np.log(growth) == pytest.approx(expected, rel=0, abs=1e-7 * len(xs))
 
 
 @pytest.mark.parametrize("per_pair", [False, True])
@@ -268,9 +266,9 @@ def test_sgd_pair_equals_reference(dtype, rtol):
     model = model_of(dtype)
     center, context = model.center.copy(), model.context.copy()
     expected = sgd_pair_reference(center[2], context, TARGETS[:NUM_TARGETS], 0.5)
-    likelihood, neg_log = training.sgd_pair(model.center, 2, model.context, TARGETS, NUM_TARGETS, dtype(0.5),
-                                            np.empty(6, dtype), np.empty(D, dtype), 1.0, 0.0)
-    np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
+    growth, neg_log = training.sgd_pair(model.center, 2, model.context, TARGETS, NUM_TARGETS, dtype(0.5),
+                                        np.empty(6, dtype), np.empty(D, dtype), 1.0, 0.0)
+    np.testing.assert_allclose(neg_log + np.log(growth), expected, rtol=rtol)
     np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
     moved = np.flatnonzero(np.any(model.context != model_of(dtype).context, axis=1))
@@ -287,10 +285,10 @@ def test_sgd_window_equals_reference(dtype, rtol, num_inputs, num_targets):
     inputs = np.array([4, 9, 4, 2, -7], dtype=np.int64)
     targets = TARGETS.copy()
     expected = sgd_window_reference(center, inputs[:num_inputs], context, TARGETS[:num_targets], 0.5)
-    likelihood, neg_log = training.sgd_window(
+    growth, neg_log = training.sgd_window(
         model.center, inputs, num_inputs, model.context, targets, num_targets, dtype(0.5),
         np.empty((5, 6), dtype), np.empty((5, D), dtype), 1.0, 0.0)
-    np.testing.assert_allclose(neg_log - np.log(likelihood), expected, rtol=rtol)
+    np.testing.assert_allclose(neg_log + np.log(growth), expected, rtol=rtol)
     np.testing.assert_allclose(model.context, context, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(model.center, center, rtol=rtol, atol=rtol)
     moved = np.flatnonzero(np.any(model.center != model_of(dtype).center, axis=1))
