@@ -323,15 +323,14 @@ def sgd_rows(param, rows, grads, lr):
 
 
 @njit(cache=True, inline="always")
-def _draw_targets(targets, positive, state, keep, alias):
-    """``targets[0] = positive``, then ``K = targets.shape[0] - 2`` noise words from the alias
-    table, a draw equal to ``positive`` dropped (word2vec.c skips it); returns how many
-    targets there are (``K + 1`` at most; the last entry is :func:`sgd_window`'s padding).
-    All are drawn before any row is read: with a large vocabulary each row is a cache
-    miss, and independent misses overlap."""
+def _draw_targets(targets, positive, num_noise_words, state, keep, alias):
+    """``targets[0] = positive``, then ``num_noise_words`` draws from the alias table, a draw
+    equal to ``positive`` dropped (word2vec.c skips it); returns how many targets there
+    are.  All are drawn before any row is read: with a large vocabulary each row is a
+    cache miss, and independent misses overlap."""
     targets[0] = positive
     count = 1
-    for _ in range(targets.shape[0] - 2):
+    for _ in range(num_noise_words):
         pick = _alias_pick(_uniform(state), keep, alias)
         if pick != positive:
             targets[count] = pick
@@ -524,7 +523,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                     continue
                 growth, neg_log = 1.0, 0.0
                 if shared_noise:
-                    num_targets = _draw_targets(targets, kept[i], state, keep, alias)
+                    num_targets = _draw_targets(targets, kept[i], num_noise_words, state, keep, alias)
                     n = 0
                     for j in range(low, high):
                         if j != i:
@@ -539,7 +538,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
                     for j in range(low, high):
                         if j == i:
                             continue
-                        num_targets = _draw_targets(targets, kept[j], state, keep, alias)
+                        num_targets = _draw_targets(targets, kept[j], num_noise_words, state, keep, alias)
                         growth, neg_log = sgd_pair(center_table, kept[i], context_table, targets, num_targets,
                                                    alpha, scores, neu, growth, neg_log)
                         terms += num_targets

@@ -351,7 +351,7 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
             f"prepared in {prep_seconds:.2f} s ({sampler} sampler)")
 
     model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype),
-                      init=config.init)
+                     init=config.init)
     optimizer = make_optimizer(config.optimizer, model.params, config.lr, config.epochs * len(examples))
     if isinstance(examples, StreamedCorpus):
         trainer = HogwildTrainer(model, optimizer, examples, config.noise_per)
