@@ -30,17 +30,32 @@ def median(values):
 
 
 def save(name, payload, table_lines):
-    """Write ``results/NAME.json`` and append a Markdown section to RESULTS.md."""
+    """Write ``results/NAME.json`` and put its Markdown section into RESULTS.md.
+
+    The section is the ``## NAME`` heading (words may follow it after " — ") up to the next
+    ``## `` heading: a run replaces the section of its name, keeping the heading's words, and
+    is appended only when RESULTS.md has no such section.  Earlier figures live in git.
+    """
     RESULTS_DIR.mkdir(exist_ok=True)
     payload = dict(payload, machine=machine(), date=datetime.date.today().isoformat(),
                    command=" ".join([Path(sys.executable).name] + sys.argv))
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     m = payload["machine"]
-    header = [f"## {name} — {payload['date']}", "",
-              f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, NumPy {m['numpy']}.",
-              f"Command: `{payload['command']}`", ""]
-    with open(RESULTS_MD, "a") as out:
-        out.write("\n".join(header + table_lines) + "\n\n")
+    body = [f"Date: {payload['date']}. Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+            f"NumPy {m['numpy']}.", f"Command: `{payload['command']}`", "", *table_lines]
+    RESULTS_MD.write_text(replace_section(RESULTS_MD.read_text() if RESULTS_MD.exists() else "", name, body))
+
+
+def replace_section(text, name, body):
+    """``text`` (Markdown) with the section ``## NAME`` holding ``body`` (lines), or with it appended."""
+    lines = text.rstrip("\n").split("\n") if text.strip() else ["# Benchmark results"]
+    start = next((i for i, line in enumerate(lines)
+                  if line == f"## {name}" or line.startswith(f"## {name} — ")), None)
+    if start is None:
+        return "\n".join(lines + ["", f"## {name}", ""] + body).rstrip("\n") + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    tail = [""] + lines[end:] if end < len(lines) else []
+    return "\n".join(lines[:start + 1] + [""] + body + tail).rstrip("\n") + "\n"
 
 
 def new_figure(size):

@@ -7,8 +7,8 @@ Engines (``--engines``, default: every one available here):
 
 - ``w2v-np:VARIANT``, ``w2v-np train`` (see :data:`W2V_VARIANTS`): ``numpy`` the NumPy
   reference (engine and data pipeline); ``numba`` the exact fast path (fused kernels, dense
-  Adam); ``numba-lazy-adam``; ``numba-sgd`` the streaming Hogwild SGD; ``numba-sgd-det``
-  its deterministic mini-batch form; ``cupy`` the reference engine on the CuPy backend (with
+  Adam); ``numba-lazy-adam``; ``numba-d2l-sgd`` mini-batch SGD on the chapter's batches;
+  ``numba-sgd`` the word2vec method (streaming Hogwild SGD); ``cupy`` the reference engine on the CuPy backend (with
   a GPU); ``cupy-fused`` the numba.cuda kernels on it (atomics), ``cupy-fused-det`` their
   deterministic form (sorted reduction);
 - ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
@@ -62,8 +62,8 @@ W2V_VARIANTS = {
     "numpy": ["--engine", "numpy", "--sampler", "numpy"],
     "numba": ["--engine", "numba"],
     "numba-lazy-adam": ["--engine", "numba", "--optimizer", "lazy-adam"],
-    "numba-sgd": ["--engine", "numba", "--optimizer", "sgd"],
-    "numba-sgd-det": ["--engine", "numba", "--optimizer", "sgd", "--deterministic"],
+    "numba-d2l-sgd": ["--engine", "numba", "--optimizer", "sgd"],
+    "numba-sgd": ["--method", "word2vec"],
     "cupy": ["--engine", "numpy", "--backend", "cupy"],
     "cupy-fused": ["--engine", "numba", "--backend", "cupy"],
     "cupy-fused-det": ["--engine", "numba", "--backend", "cupy", "--deterministic"],

@@ -85,33 +85,36 @@ def kernels(args):
         return [note, ""], {"skipped": note}
     import cupy
 
-    from w2v_np import TrainConfig
-    from w2v_np.gpu_step import CudaFusedStep
+    from types import SimpleNamespace
+
+    from w2v_np import TrainConfig, make_plan
+    from w2v_np.gpu_step import CudaTrainer
     from w2v_np.kernels import gpu
     from w2v_np.model import SkipGram
     from w2v_np.optim import Adam
     from w2v_np.train import prepare
 
     rng = np.random.default_rng(0)
-    vocab, examples, _ = prepare(TrainConfig(corpus="ptb"), rng, probes=[])
+    vocab, examples, _ = prepare(make_plan(TrainConfig(corpus="ptb")), rng, probes=[])
     model = SkipGram(len(vocab), 100, rng=rng, xp=cupy)
     batch_size = 512
     rows = {}
     for deterministic in (False, True):
-        step = CudaFusedStep(model, Adam(model.params), batch_size, examples.max_row_length(), False, deterministic)
-        device, indices, _ = next(step.batches(examples, batch_size, np.random.default_rng(1)))
+        plan = SimpleNamespace(batch_size=batch_size, reduction="sorted" if deterministic else "atomic")
+        step = CudaTrainer(plan, model, Adam(model.params), examples)
+        device, indices, _ = next(step.batches(np.random.default_rng(1)))
         positions = int(cupy.diff(device.context_offsets)[indices].sum()) * 6
         # device_view passes the scalars through unchanged
         args_of = tuple(map(gpu.device_view, (
-            model.center, model.context, indices, *device.kernel_args, False, step.losses, step.touched, 1,
+            model.center, model.context, indices, *device.kernel_args, step.losses, step.touched, 1,
             not deterministic, step.grads["center"], step.grads["context"], step.center_rows, step.entry_rows,
             step.entry_ids)))
 
         def fused():
             gpu.skipgram_grads[batch_size, step.threads](*args_of)
             if deterministic:
-                gpu.scatter_add_sorted(step.grads["center"], device.centers[indices], step.center_rows)
-                gpu.scatter_add_sorted(step.grads["context"], step.entry_ids, step.entry_rows)
+                gpu.scatter_add_sorted(step.grads["center"], device.centers[indices], step.center_rows, cupy)
+                gpu.scatter_add_sorted(step.grads["context"], step.entry_ids, step.entry_rows, cupy)
         row_bytes = 100 * 4
         # center row read once; each position's context row read twice (score, gradient) and its
         # gradient row read and written (atomics) or written and read back by the reduction

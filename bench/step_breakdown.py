@@ -2,10 +2,11 @@
 
 Usage: W2V_NP_DATA=/path/to/ptb python bench/step_breakdown.py [--engine numpy|numba]
                                                                 [--optimizer adam|lazy-adam|sgd]
-``numpy`` runs the same computation as ``SkipGram.loss_and_grads`` + ``Adam.step`` stage by
-stage (batch packing here runs inline, whereas training prefetches it in a thread);
-``numba`` times the fused kernels of ``--engine numba`` (the fused loss and gradients,
-then the optimizer's kernel on both tables) after one warm-up batch.
+``numpy`` times the NumPy engine's own code, not a copy of it: ``SkipGram.loss_and_grads``
+reports each of its stages through its ``timer`` argument, then the optimizer's ``step``
+runs (batch packing here runs inline, whereas training prefetches it in a thread);
+``numba`` times the d2l method's Numba trainer: its workspace's fused loss and gradients,
+then the optimizer's ``numba_step`` on both tables, after one warm-up batch.
 """
 import argparse
 import time
@@ -14,60 +15,64 @@ import numpy as np
 
 from common import save
 
-from w2v_np import ops
+from w2v_np import TrainConfig, make_plan
 from w2v_np.corpus import find_ptb, read_sentences
-from w2v_np.engine import FusedStep, make_optimizer
+from w2v_np.d2l import NumbaTrainer
 from w2v_np.model import SkipGram
+from w2v_np.optim import make_optimizer
 from w2v_np.sampling import build_examples
 from w2v_np.vocab import Vocab
 
 
-def reference_stages(examples, model, optimizer, shuffle_rng, lap):
-    """The NumPy engine, op by op; returns the number of batches."""
-    batches = examples.batches(512, shuffle_rng)
+class StageClock:
+    """Seconds per stage, summed over an epoch: ``clock(stage)`` ends a stage begun at the previous call."""
+
+    def __init__(self):
+        self.seconds = {}
+        self.restart()
+
+    def restart(self):
+        self.since = time.perf_counter()
+
+    def __call__(self, stage):
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self.since
+        self.since = now
+
+
+def reference_stages(examples, model, optimizer, shuffle_rng, clock):
+    """The NumPy engine's step on each batch of an epoch; returns the number of batches."""
     num_batches = 0
-    while True:
-        t = time.perf_counter()
-        batch = next(batches, None)
-        if batch is None:
-            return num_batches
+    clock.restart()
+    for batch in examples.batches(512, shuffle_rng, model.center.dtype):
+        clock("pack batch")
+        _, grads = model.loss_and_grads(batch.center, batch.context_negative, batch.mask, batch.label,
+                                        timer=clock)
+        optimizer.step(grads, work=batch.center.shape[0])
+        clock(f"{optimizer.name} step (both tables)")
         num_batches += 1
-        t = lap("pack batch", t)
-        v, center_cache = ops.embedding_forward(model.center, batch.center)
-        u, _ = ops.embedding_forward(model.context, batch.context_negative)
-        t = lap("embedding gather", t)
-        scores, _ = ops.batch_dot_forward(v, u)
-        t = lap("batch dot", t)
-        losses, cache = ops.masked_sigmoid_bce_forward(scores[:, 0, :], batch.label, batch.mask)
-        dscores = ops.masked_sigmoid_bce_backward(np.ones_like(losses), cache)[:, None, :]
-        t = lap("masked BCE fwd+bwd", t)
-        dv = np.einsum("bol,bld->bod", dscores, u)
-        t = lap("batch dot backward (dv)", t)
-        grads = {"center": ops.embedding_backward_rows(dv, center_cache)}
-        t = lap("center scatter-add", t)
-        grads["context"] = ops.batch_dot_embedding_backward(dscores, v, batch.context_negative, model.center.shape[0])
-        t = lap("context backward (fused)", t)
-        optimizer.step(grads)
-        lap("Adam (both tables)", t)
+    return num_batches
 
 
-def fused_stages(examples, model, optimizer, shuffle_rng, lap):
-    """The Numba engine's two kernels and what surrounds them; returns the number of batches."""
-    step = FusedStep(model, optimizer, 512, examples.max_row_length(), per_pair=optimizer.name == "sgd")
+def fused_stages(plan, examples, model, optimizer, shuffle_rng, clock):
+    """The Numba trainer's kernel calls, stage by stage; returns the number of batches."""
+    trainer = NumbaTrainer(plan, model, optimizer, examples)
     order = shuffle_rng.permutation(len(examples))
-    step(examples, order[:512])                                   # compile or load the kernels
-    work = step.workspace
+    trainer.step((examples, order[:512]))                         # compile or load the kernels
+    work = trainer.workspace
     num_batches = 0
     for start in range(0, order.shape[0], 512):
         num_batches += 1
-        t = time.perf_counter()
+        clock.restart()
         indices = order[start:start + 512]
-        work.loss_and_grads(model.center, model.context, examples, indices, step.per_pair)
-        t = lap("fused loss and gradients", t)
-        step._update()
-        t = lap(f"{optimizer.name} kernel (both tables)", t)
+        work.loss_and_grads(model.center, model.context, examples, indices)
+        clock("fused loss and gradients")
+        center_rows, center_grads, context_rows, context_grads = work.touched()
+        optimizer.numba_step({"center": (work.slot[0], center_rows, center_grads),
+                              "context": (work.slot[1], context_rows, context_grads)}, work=indices.shape[0])
+        clock(f"{optimizer.name} kernel (both tables)")
         work.release()
-        lap("release rows", t)
+        clock("release rows")
     return num_batches
 
 
@@ -87,18 +92,15 @@ def main():
     examples = build_examples(ids, offsets, vocab.counts, max_window=5, num_noise_words=5,
                               sample=1e-4, rng=data_rng)
     timings["subsample + windows + noise"] = time.perf_counter() - start
+    plan = make_plan(TrainConfig(engine=args.engine, optimizer=args.optimizer, sampler="numpy"))
     model = SkipGram(len(vocab), 100, rng=init_rng)
-    lr = {"sgd": 0.025}.get(args.optimizer, 0.002)
-    optimizer = make_optimizer(args.optimizer, model.params, lr, 5 * len(examples))
-    stages = {}
-
-    def lap(name, since):
-        now = time.perf_counter()
-        stages[name] = stages.get(name, 0.0) + now - since
-        return now
-
-    stages_of = fused_stages if args.engine == "numba" else reference_stages
-    num_batches = stages_of(examples, model, optimizer, shuffle_rng, lap)
+    optimizer = make_optimizer(args.optimizer, model.params, plan.lr, 5 * len(examples))
+    clock = StageClock()
+    if args.engine == "numba":
+        num_batches = fused_stages(plan, examples, model, optimizer, shuffle_rng, clock)
+    else:
+        num_batches = reference_stages(examples, model, optimizer, shuffle_rng, clock)
+    stages = clock.seconds
     total = sum(stages.values())
     table = ["| stage | seconds per epoch | ms per batch | share |", "| --- | --- | --- | --- |"]
     for name, seconds in list(timings.items()) + list(stages.items()):

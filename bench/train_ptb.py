@@ -47,10 +47,10 @@ def main():
              f"{summary['train_seconds']:.2f} | {median(epoch_median):.2f} | {rate_median:,.0f} | "
              + ", ".join(f"{loss:.4f}" for loss in runs[0]["losses"]) + " |",
              "", f"Median of {args.repeats} runs, NumPy backend, float32, seed {args.seed}, "
-             f"{metrics['sampler']} sampler, resample {args.resample}."]
+             f"{metrics['plan']['sampler']} sampler, resample {args.resample}."]
     # The NumPy reference with resample once keeps the original name, train_ptb.json.
-    suffix = "" if (metrics["sampler"], args.resample) == ("numpy", "once") else \
-        f"_{metrics['sampler']}_{args.resample}"
+    sampler = metrics["plan"]["sampler"]
+    suffix = "" if (sampler, args.resample) == ("numpy", "once") else f"_{sampler}_{args.resample}"
     save(f"train_ptb{suffix}", {"runs": runs, "median": summary, "median_epoch_seconds": epoch_median,
                        "median_centers_per_second": rate_median}, table)
     print("\n".join(table))

@@ -29,8 +29,6 @@ import math
 import numpy as np
 from numba import cuda
 
-from ..backend import get_array_module
-
 # Positions of an example scored at once by a block: its shared buffers' length and the
 # most threads a block of skipgram_grads may have.
 TILE = 128
@@ -91,14 +89,14 @@ def segment_sum(out, order, starts, sorted_ids, values):
             out[word, d] += total
 
 
-def scatter_add_sorted(out, ids, values):
+def scatter_add_sorted(out, ids, values, xp):
     """Deterministic ``out[ids[i]] += values[i]``: a stable sort of ``ids``, then :func:`segment_sum`.
 
     out float ``(V, D)``; ids int ``(N,)`` (entries with id ``< 0`` are ignored); values
-    float ``(N, D)``.  Each row's contributions are added in the order of ``i``, so the
-    result is the same, bit for bit, on every run and with any launch shape.
+    float ``(N, D)``; ``xp`` the module of the arrays (CuPy, or NumPy under the simulator).
+    Each row's contributions are added in the order of ``i``, so the result is the same,
+    bit for bit, on every run and with any launch shape.
     """
-    xp = get_array_module(out)
     if ids.shape[0] == 0:
         return
     order = xp.argsort(ids, kind="stable")
@@ -121,7 +119,7 @@ def _word_at(position, num_context, first, contexts, noise, num_noise_words):
 
 @cuda.jit(cache=True)
 def skipgram_grads(center_table, context_table, batch, centers, context_offsets, contexts, noise,
-                   num_noise_words, per_pair, losses, touched, stamp, atomic, center_grad, context_grad,
+                   num_noise_words, losses, touched, stamp, atomic, center_grad, context_grad,
                    center_rows, entry_rows, entry_ids):
     """The fused skip-gram step: gather, scores, masked BCE, backward and scatter of one batch.
 
@@ -129,8 +127,7 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
     ``contexts[context_offsets[n]:context_offsets[n+1]]`` (label 1) and their noise words
     (label 0), ``count`` positions (the CSR arrays of ``SkipGramExamples``).  Its loss,
     ``losses[b]`` (float64), is the seed's mean BCE over the positions; the gradient is
-    that of the sum of the examples' losses, or with ``per_pair`` of the sum of every
-    position's BCE (word2vec.c's objective, used by SGD).  ``touched[0, c]`` and
+    that of the sum of the examples' losses (the chapter's ``l.sum()``).  ``touched[0, c]`` and
     ``touched[1, w]`` (int32 ``(2, V)``) are set to ``stamp``, the step's number, for every
     center and context row the batch uses: the update kernels compare them with the same
     number, so the marks never need clearing.
@@ -160,7 +157,7 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
     num_context = context_offsets[n + 1] - first
     count = num_context * (num_noise_words + 1)
     center = centers[n]
-    weight = 1.0 if per_pair else 1.0 / max(count, 1)
+    weight = 1.0 / max(count, 1)
     slots = entry_ids.shape[0] // batch.shape[0]
     if t == 0:
         touched[0, center] = stamp
@@ -176,7 +173,8 @@ def skipgram_grads(center_table, context_table, batch, centers, context_offsets,
                 score += center_table[center, d] * context_table[word, d]
             x = float(score)
             label = 1.0 if position < num_context else 0.0
-            # sigmoid and softplus without overflow for any score
+            # w2v_np.ops.sigmoid_bce's formula, log(1 + e^-|x|) + max(x, 0) - label * x,
+            # and the sigmoid from the same e: no overflow for any score.
             e = math.exp(-abs(x))
             sigmoid = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
             bce[t] = math.log1p(e) + max(x, 0.0) - label * x

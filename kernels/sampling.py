@@ -5,51 +5,17 @@ same functions as its NumPy reference and wraps their results.
 
 Randomness: the work is cut into fixed chunks of ``CHUNK`` items and every chunk seeds
 Numba's generator (MT19937, thread-local) from ``(seed, chunk)`` inside the jitted code
-before drawing.  A chunk is one ``prange`` iteration, so the arrays depend on the
-seed only, never on the number of threads.
+before drawing (:func:`.rng.seed_chunk`).  A chunk is one ``prange`` iteration, so the
+arrays depend on the seed only, never on the number of threads.
 
 The kernels draw from the same distributions as the NumPy reference, not the same numbers.
-The streaming SGD (``training.sgd_hogwild``) draws several numbers per pair and gives each
-chunk its own SplitMix64 generator (:func:`_uniform`), seeded from ``(seed, chunk)`` too.
 """
 import numpy as np
 from numba import njit, prange
 
+from .rng import seed_chunk
+
 CHUNK = 4096
-# SplitMix64's increment: 2**64 divided by the golden ratio.
-GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-
-
-@njit(cache=True, inline="always")
-def _splitmix(z):
-    """SplitMix64's output function: 64 well-mixed bits of the uint64 ``z``."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, inline="always")
-def _mix(seed, chunk):
-    """The bits that seed ``chunk``'s generator: SplitMix64 of ``(seed, chunk)``."""
-    return _splitmix(np.uint64(seed) + np.uint64(chunk + 1) * GOLDEN_GAMMA)
-
-
-@njit(cache=True)
-def _seed_chunk(seed, chunk):
-    """Seed this thread's generator (Numba's MT19937) for ``chunk``: the top 32 bits of :func:`_mix`."""
-    np.random.seed(np.uint32(_mix(seed, chunk) >> np.uint64(32)))
-
-
-@njit(cache=True, inline="always")
-def _uniform(state):
-    """A float64 uniform on [0, 1) from the SplitMix64 generator whose state is ``state[0]`` (uint64).
-
-    The streaming SGD draws several numbers per pair: this generator costs a few
-    multiplications per number, Numba's MT19937 (thread-local state) several times that.
-    SplitMix64 passes BigCrush; the top 53 bits of its output make the float.
-    """
-    state[0] += GOLDEN_GAMMA
-    return np.float64(_splitmix(state[0]) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(parallel=True, cache=True)
@@ -61,7 +27,7 @@ def keep_mask(ids, keep_probability, seed):
     size = ids.shape[0]
     keep = np.empty(size, dtype=np.bool_)
     for chunk in prange((size + CHUNK - 1) // CHUNK):
-        _seed_chunk(seed, chunk)
+        seed_chunk(seed, chunk)
         for i in range(chunk * CHUNK, min(size, (chunk + 1) * CHUNK)):
             keep[i] = np.random.random() < keep_probability[ids[i]]
     return keep
@@ -81,7 +47,7 @@ def context_windows(ids, position, start, stop, max_window, seed):
     low = np.empty(size, dtype=np.int64)
     high = np.empty(size, dtype=np.int64)
     for chunk in prange((size + CHUNK - 1) // CHUNK):
-        _seed_chunk(seed, chunk)
+        seed_chunk(seed, chunk)
         for n in range(chunk * CHUNK, min(size, (chunk + 1) * CHUNK)):
             window = np.random.randint(1, max_window + 1)
             low[n] = max(start[n], position[n] - window)
@@ -101,7 +67,7 @@ def context_windows(ids, position, start, stop, max_window, seed):
 
 
 @njit(cache=True, inline="always")
-def _alias_pick(uniform, keep, alias):
+def alias_pick(uniform, keep, alias):
     """The id a uniform on [0, 1) picks from a Walker alias table: it gives both the column and the coin."""
     scaled = uniform * keep.shape[0]
     column = min(int(scaled), keep.shape[0] - 1)
@@ -111,7 +77,7 @@ def _alias_pick(uniform, keep, alias):
 @njit(cache=True)
 def _draw_alias(keep, alias):
     """One id from a Walker alias table, drawn with Numba's generator."""
-    return _alias_pick(np.random.random(), keep, alias)
+    return alias_pick(np.random.random(), keep, alias)
 
 
 @njit(parallel=True, cache=True)
@@ -130,7 +96,7 @@ def draw_noise_words(contexts, context_offsets, keep, alias, num_noise_words, se
     num_chunks = (num_examples + CHUNK - 1) // CHUNK
     failed = np.full(num_chunks, -1, dtype=np.int64)
     for chunk in prange(num_chunks):
-        _seed_chunk(seed, chunk)
+        seed_chunk(seed, chunk)
         for n in range(chunk * CHUNK, min(num_examples, (chunk + 1) * CHUNK)):
             first, last = context_offsets[n], context_offsets[n + 1]
             for slot in range(num_noise_words * first, num_noise_words * last):

@@ -78,7 +78,7 @@ def test_checkpoint_round_trip_without_pickle(corpus, tmp_path, optimizer):
     assert checkpoint.meta["optimizer"]["name"] == optimizer
     if optimizer == "sgd":
         assert checkpoint.meta["optimizer"]["done"] == result.optimizer.done > 0
-        assert checkpoint.meta["optimizer"]["lr"] == 0.025
+        assert checkpoint.meta["optimizer"]["lr"] == checkpoint.meta["plan"]["lr"] == 2.0
     else:
         assert checkpoint.meta["optimizer"]["step"] == result.optimizer.step_count > 0
     assert checkpoint.meta["config"]["seed"] == 3
@@ -181,11 +181,12 @@ def test_resume_reproduces_the_uninterrupted_run(corpus, tmp_path, sampler, resa
 @pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
 @pytest.mark.parametrize("engine,optimizer,extra", [
     ("numba", "adam", {}), ("numba", "lazy-adam", {}), ("numpy", "lazy-adam", {}),
-    ("numpy", "sgd", {}), ("numba", "sgd", {"deterministic": True}), ("numba", "sgd", {"threads": 1})])
+    ("numpy", "sgd", {}), ("numba", "sgd", {"deterministic": True}),
+    ("numba", None, {"method": "word2vec", "threads": 1, "batch_size": None})])
 def test_resume_is_exact_for_every_engine_and_optimizer(corpus, tmp_path, engine, optimizer, extra):
     """A 4-epoch run stopped during epoch 3 and resumed equals the uninterrupted run, bit for
     bit: the optimizer's arrays and scalars (SGD's place in its schedule) come back; the
-    streaming SGD on one thread too."""
+    word2vec method's streaming SGD on one thread too."""
     settings = dict(engine=engine, optimizer=optimizer, lr=None, **extra)
     whole = quiet(train, small_config(corpus, **settings), out_dir=tmp_path / "whole")
 
@@ -201,7 +202,7 @@ def test_resume_is_exact_for_every_engine_and_optimizer(corpus, tmp_path, engine
     for name in ("center", "context"):
         np.testing.assert_array_equal(resumed.model.params[name], whole.model.params[name])
     assert [e["loss"] for e in resumed.metrics["epochs"]] == [e["loss"] for e in whole.metrics["epochs"]]
-    assert resumed.metrics["engine"] == engine
+    assert resumed.metrics["plan"] == whole.metrics["plan"] and resumed.metrics["plan"]["engine"] == engine
 
 
 def test_damaged_random_state_is_refused(corpus, tmp_path):

@@ -6,25 +6,26 @@ with the NumPy reference to 2e-5 relative (float32 sums in another order); the o
 kernels agree with w2v_np.optim to 1 float32 ulp (2e-7 relative, the kernel's square
 root); the sorted reduction gives the same bits on every run.
 """
-import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import w2v_np.kernels
-from w2v_np import TrainConfig, W2VError, train
-from w2v_np.engine import MiniBatchTrainer, make_optimizer, resolve_engine
+import w2v_np.plan
+from w2v_np import TrainConfig, W2VError, make_plan, train
+from w2v_np.d2l import ReferenceTrainer
 from w2v_np.model import SkipGram
-from w2v_np.ops import RowSparse
-from w2v_np.optim import Adam, LazyAdam
-from w2v_np.train import Progress
+from w2v_np.optim import Adam, LazyAdam, make_optimizer
 from w2v_np.sampling import build_examples
+from w2v_np.sparse_grads import RowSparse
+from w2v_np.train import Progress
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.cuda_available(),
                                 reason="numba.cuda cannot run here (no Numba, or no GPU and no simulator)")
 if w2v_np.kernels.cuda_available():
     from w2v_np.kernels import gpu
-    from w2v_np.gpu_step import CudaFusedStep, DeviceExamples
+    from w2v_np.gpu_step import CudaTrainer, DeviceExamples
 
 V, D = 20, 8
 
@@ -59,7 +60,7 @@ def test_scatter_add_equals_add_at(kernel):
     else:
         padded_ids = np.concatenate([ids, [-1, -1]])
         padded_values = np.concatenate([values, np.full((2, D), 1e6, np.float32)])
-        gpu.scatter_add_sorted(out, padded_ids, padded_values)
+        gpu.scatter_add_sorted(out, padded_ids, padded_values, np)
     np.testing.assert_allclose(out, expected, rtol=2e-5, atol=2e-5)
 
 
@@ -67,21 +68,20 @@ def test_sorted_scatter_add_sums_in_input_order():
     """Each row's sum is taken in the order of the entries: the bits of a left-to-right float32 sum."""
     values = np.array([[1e8], [1.0], [-1e8], [1.0]], dtype=np.float32)
     out = np.zeros((2, 1), dtype=np.float32)
-    gpu.scatter_add_sorted(out, np.array([1, 1, 1, 1]), values)
+    gpu.scatter_add_sorted(out, np.array([1, 1, 1, 1]), values, np)
     left_to_right = np.float32(0)
     for x in values[:, 0]:
         left_to_right = np.float32(left_to_right + x)
     assert out[1, 0] == left_to_right == 1.0 and out[0, 0] == 0
 
 
-def reference_step(model, examples, indices, per_pair):
+def reference_step(model, examples, indices):
     batch = examples.batch(indices)
-    losses, grads = model.loss_and_grads(batch.center, batch.context_negative, batch.mask, batch.label,
-                                         per_pair=per_pair)
+    losses, grads = model.loss_and_grads(batch.center, batch.context_negative, batch.mask, batch.label)
     return losses, {name: g.to_dense() if isinstance(g, RowSparse) else g for name, g in grads.items()}
 
 
-def fused_grads(model, examples, indices, per_pair, atomic):
+def fused_grads(model, examples, indices, atomic):
     size = indices.shape[0]
     device = DeviceExamples(examples, np)
     grads = {name: np.zeros((V, D), np.float32) for name in ("center", "context")}
@@ -92,23 +92,22 @@ def fused_grads(model, examples, indices, per_pair, atomic):
     entry_rows = np.empty((size * slots, D), np.float32)
     entry_ids = np.full(size * slots, -1, np.int64)
     gpu.skipgram_grads[size, 32](model.center, model.context, indices, device.centers, device.context_offsets,
-                                 device.contexts, device.noise, device.num_noise_words, per_pair, losses, touched,
+                                 device.contexts, device.noise, device.num_noise_words, losses, touched,
                                  7, atomic, grads["center"], grads["context"], center_rows, entry_rows, entry_ids)
     if not atomic:
-        gpu.scatter_add_sorted(grads["center"], examples.centers[indices], center_rows)
-        gpu.scatter_add_sorted(grads["context"], entry_ids, entry_rows)
+        gpu.scatter_add_sorted(grads["center"], examples.centers[indices], center_rows, np)
+        gpu.scatter_add_sorted(grads["context"], entry_ids, entry_rows, np)
     return losses, grads, touched == 7
 
 
 @pytest.mark.parametrize("atomic", [True, False])
-@pytest.mark.parametrize("per_pair", [False, True])
-def test_fused_step_equals_reference(per_pair, atomic):
+def test_fused_step_equals_reference(atomic):
     """Losses, both tables' gradients and the touched rows equal SkipGram.loss_and_grads on the padded batch."""
     examples = random_examples()
     model = model_of()
     indices = np.ascontiguousarray(np.arange(len(examples))[::2][:10])
-    losses, grads, touched = fused_grads(model, examples, indices, per_pair, atomic)
-    ref_losses, ref_grads = reference_step(model, examples, indices, per_pair)
+    losses, grads, touched = fused_grads(model, examples, indices, atomic)
+    ref_losses, ref_grads = reference_step(model, examples, indices)
     np.testing.assert_allclose(losses, ref_losses, rtol=2e-5)
     for name in ("center", "context"):
         np.testing.assert_allclose(grads[name], ref_grads[name], rtol=2e-5, atol=1e-6)
@@ -124,8 +123,8 @@ def test_fused_step_handles_rows_longer_than_a_tile():
     model = model_of()
     indices = np.array([int(np.argmax(np.diff(examples.context_offsets)))])
     assert examples.max_row_length() > 64
-    losses, grads, _ = fused_grads(model, examples, indices, False, True)
-    ref_losses, ref_grads = reference_step(model, examples, indices, False)
+    losses, grads, _ = fused_grads(model, examples, indices, True)
+    ref_losses, ref_grads = reference_step(model, examples, indices)
     np.testing.assert_allclose(losses, ref_losses, rtol=2e-5)
     np.testing.assert_allclose(grads["context"], ref_grads["context"], rtol=2e-5, atol=1e-6)
 
@@ -138,20 +137,22 @@ def test_fused_step_is_stable_for_extreme_scores():
     model.context[::2] = 30.0
     model.context[1::2] = -30.0
     indices = np.arange(6)
-    losses, grads, _ = fused_grads(model, examples, indices, False, True)
-    ref_losses, ref_grads = reference_step(model, examples, indices, False)
+    losses, grads, _ = fused_grads(model, examples, indices, True)
+    ref_losses, ref_grads = reference_step(model, examples, indices)
     assert np.isfinite(losses).all() and all(np.isfinite(g).all() for g in grads.values())
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
     np.testing.assert_allclose(grads["center"], ref_grads["center"], rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("lazy", [False, True])
-def test_adam_kernel_equals_reference(lazy):
-    """Three steps of the kernel equal w2v_np.optim's Adam / LazyAdam, and the gradient is cleared."""
+def test_adam_cuda_step_equals_reference(lazy):
+    """Three cuda_steps (the kernel) equal three reference steps of Adam / LazyAdam, with the same
+    step count, and the gradient is cleared."""
     rng = np.random.default_rng(0)
     param = rng.standard_normal((V, D)).astype(np.float32)
-    reference = (LazyAdam if lazy else Adam)({"w": param.copy()}, lr=0.01)
-    kernel_opt = Adam({"w": param.copy()}, lr=0.01)
+    optimizer = LazyAdam if lazy else Adam
+    reference = optimizer({"w": param.copy()}, lr=0.01)
+    kernel_opt = optimizer({"w": param.copy()}, lr=0.01)
     for step in range(3):
         grad = np.zeros((V, D), np.float32)
         rows = rng.choice(V, size=7, replace=False)
@@ -162,13 +163,9 @@ def test_adam_kernel_equals_reference(lazy):
             reference.step({"w": RowSparse(rows, grad[rows], V)})
         else:
             reference.step({"w": grad.copy()})
-        beta1, beta2, eps_hat, scale = kernel_opt.scalars()
-        kernel_opt.step_count += 1
-        constants = [np.float32(c) for c in (beta1, beta2, 1 - beta1, 1 - beta2, eps_hat, scale)]
-        blocks, threads = gpu.launch_1d(param.size, 64)
-        gpu.adam_update[blocks, threads](kernel_opt.params["w"], kernel_opt.m["w"], kernel_opt.v["w"], grad, touched,
-                                         step + 1, lazy, *constants)
-        assert not grad.any()
+        kernel_opt.cuda_step({"params": kernel_opt.params, "grads": {"w": grad}, "touched": {"w": touched},
+                              **kernel_opt.device_arrays(gpu.device_view)}, step + 1)
+        assert not grad.any() and kernel_opt.step_count == reference.step_count == step + 1
     np.testing.assert_allclose(kernel_opt.params["w"], reference.params["w"], rtol=2e-7, atol=1e-7)
     np.testing.assert_allclose(kernel_opt.m["w"], reference.m["w"], rtol=2e-7, atol=1e-9)
     if lazy:
@@ -191,12 +188,13 @@ def test_sgd_kernel_moves_touched_rows_only():
 
 
 def trained(optimizer, engine, deterministic=False, epochs=1, batch_size=12, resample="once"):
-    """Tables and losses after ``epochs`` epochs of the mini-batch trainer with ``engine``
+    """Tables and losses after ``epochs`` epochs of the d2l trainer with ``engine``
     (a few batches: the simulator runs each GPU thread as a Python thread)."""
     examples = random_examples(num_sentences=6, resample=resample)
     model = model_of()
-    opt = make_optimizer(optimizer, model.params, 0.02 if optimizer != "sgd" else 0.1, epochs * len(examples))
-    trainer = MiniBatchTrainer(model, opt, examples, batch_size, engine, deterministic)
+    opt = make_optimizer(optimizer, model.params, 0.02 if optimizer != "sgd" else 0.5, epochs * len(examples))
+    plan = SimpleNamespace(batch_size=batch_size, reduction="sorted" if deterministic else "atomic")
+    trainer = (CudaTrainer if engine == "cuda" else ReferenceTrainer)(plan, model, opt, examples)
     rng = np.random.default_rng(5)
     losses = [trainer.run_epoch({"shuffle": rng}, Progress(trainer.num_batches, "", enabled=False))["loss"]
               for _ in range(epochs)]
@@ -230,13 +228,19 @@ def test_deterministic_gpu_trainer_repeats_bit_for_bit():
         np.testing.assert_array_equal(first.params[name], second.params[name])
 
 
-def test_engine_numba_on_the_gpu_resolves_to_cuda():
-    class FakeCupy:     # any module other than numpy is a GPU backend to resolve_engine
-        pass
-    assert resolve_engine("numba", FakeCupy) == "cuda"
-    assert resolve_engine("auto", FakeCupy) == "cuda"
-    assert resolve_engine("numpy", FakeCupy) == "numpy"
-    assert resolve_engine("numba", np) == "numba"
+def fake_gpu(monkeypatch):
+    """Make the plan see a GPU backend: any module other than numpy is one."""
+    monkeypatch.setattr(w2v_np.plan, "get_backend", lambda name: np if name == "numpy" else SimpleNamespace())
+
+
+def test_engine_numba_on_the_gpu_resolves_to_cuda(monkeypatch):
+    fake_gpu(monkeypatch)
+    for asked, engine in (("numba", "cuda"), ("auto", "cuda"), ("cuda", "cuda"), ("numpy", "numpy")):
+        plan = make_plan(TrainConfig(backend="cupy", engine=asked))
+        reduction = "atomic" if engine == "cuda" else "fixed"
+        assert (plan.engine, plan.backend, plan.reduction) == (engine, "cupy", reduction)
+    assert make_plan(TrainConfig(backend="cupy", deterministic=True)).reduction == "sorted"
+    assert make_plan(TrainConfig(engine="numba")).engine == "numba"
 
 
 def test_device_examples_hold_the_csr_arrays():
@@ -248,15 +252,20 @@ def test_device_examples_hold_the_csr_arrays():
 
 def test_fused_step_buffers_sized_for_the_batch():
     examples = random_examples()
-    step = CudaFusedStep(model_of(), Adam(model_of().params), 16, examples.max_row_length(), False, True)
-    assert step.entry_ids.shape == (16 * examples.max_row_length(),)
-    assert step.threads % 32 == 0 and step.threads <= gpu.TILE
+    model = model_of()
+    trainer = CudaTrainer(SimpleNamespace(batch_size=16, reduction="sorted"), model, Adam(model.params), examples)
+    assert trainer.entry_ids.shape == (16 * examples.max_row_length(),)
+    assert trainer.threads % 32 == 0 and trainer.threads <= gpu.TILE
 
 
-def test_float64_on_the_gpu_engine_is_refused(monkeypatch):
-    monkeypatch.setattr(sys.modules["w2v_np.train"], "get_backend", lambda name: type("FakeCupy", (), {}))
-    with pytest.raises(W2VError, match="float32 tables, not float64"):
-        train(TrainConfig(corpus="unused.txt", backend="cupy", engine="numba", dtype="float64"))
+@pytest.mark.parametrize("settings, message", [
+    ({"engine": "numba", "dtype": "float64"}, "float32 tables, not float64"),
+    ({"method": "word2vec"}, "--method word2vec has no engine for --backend cupy"),
+])
+def test_impossible_gpu_runs_are_refused(monkeypatch, settings, message):
+    fake_gpu(monkeypatch)
+    with pytest.raises(W2VError, match=message):
+        train(TrainConfig(corpus="unused.txt", backend="cupy", **settings))
 
 
 @pytest.mark.gpu
@@ -275,7 +284,7 @@ def test_cupy_backend_trains_with_the_gpu_kernels_like_the_numpy_engine(tmp_path
     on_gpu = train(TrainConfig(backend="cupy", engine="numba", **settings), quiet=True, probes=[])
     reference = train(TrainConfig(backend="numpy", engine="numpy", sampler="numba", **settings), quiet=True,
                       probes=[])
-    assert isinstance(on_gpu.model.center, cupy.ndarray) and on_gpu.metrics["engine"] == "cuda"
+    assert isinstance(on_gpu.model.center, cupy.ndarray) and on_gpu.metrics["plan"]["engine"] == "cuda"
     np.testing.assert_allclose([e["loss"] for e in on_gpu.metrics["epochs"]],
                                [e["loss"] for e in reference.metrics["epochs"]], rtol=1e-5)
     for name in ("center", "context"):

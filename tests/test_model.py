@@ -1,12 +1,19 @@
-"""Tests of SkipGram: Xavier and word2vec initialisation, the seed's loss, and gradients of both tables."""
+"""Tests of SkipGram: Xavier and word2vec initialisation, the seed's loss, and gradients of both tables.
+
+``reference_loss_and_grads`` (the plain ops, dense gradients) is checked by finite
+differences against both tables; ``loss_and_grads`` (row-sparse, what the NumPy engine
+trains with) is checked against it, in float64 and float32, with repeated ids, padding,
+fully masked rows and extreme logits.
+"""
 import math
 
 import numpy as np
 import pytest
 
-from w2v_np import SkipGram, ops
+from w2v_np import SkipGram
 from w2v_np.errors import W2VError
 from w2v_np.gradcheck import numerical_gradient, relative_error
+from w2v_np.sparse_grads import RowSparse
 
 H = 1e-6
 GRAD_TOL = 1e-6
@@ -69,14 +76,17 @@ def test_unknown_init_is_refused():
         SkipGram(30, 7, rng=np.random.default_rng(0), init="normal")
 
 
-def _batch(rng, V=12, B=4, L=6):
-    """A small batch with repeated ids, padding at row ends, labels 1 first, a repeated center."""
+def _batch(rng, V=12, B=4, L=6, fully_masked_row=False):
+    """A small batch with repeated ids, padding at row ends, labels 1 first, a repeated center.
+
+    With ``fully_masked_row`` example 2 has no valid position at all.
+    """
     center = rng.integers(0, V, size=(B, 1))
     center[1, 0] = center[0, 0]                              # center id repeated across examples
     context_negative = rng.integers(0, V, size=(B, L))
     context_negative[0, :3] = 5                              # id 5 three times in one row
     context_negative[2, 1] = context_negative[1, 4] = 5      # and in other rows
-    valid = np.array([6, 4, 5, 2])[:B]                       # padding at the ends of rows 1..3
+    valid = np.array([6, 4, 0 if fully_masked_row else 5, 2])[:B]  # padding at the ends of rows 1..3
     positives = np.array([2, 1, 3, 1])[:B]
     mask = (np.arange(L)[None, :] < valid[:, None]).astype(np.float64)
     label = (np.arange(L)[None, :] < positives[:, None]).astype(np.float64)
@@ -85,11 +95,21 @@ def _batch(rng, V=12, B=4, L=6):
     return center, context_negative, mask, label
 
 
-def _model64(seed=0, V=12, D=5):
+# Table scales: logits of order 1, so the gradients are not tiny; and logits in the
+# thousands, where the sigmoid saturates (the stable BCE must stay exact there).
+ORDINARY, EXTREME = 3.0, 100.0
+
+
+def _model64(seed=0, V=12, D=5, scale=ORDINARY):
     model = SkipGram(V, D, rng=np.random.default_rng(seed), dtype=np.float64)
     for table in model.params.values():
-        table *= 3.0                    # logits of order 1, so the gradients are not tiny
+        table *= scale
     return model
+
+
+def _max_abs_logit(model, center, context_negative, mask):
+    scores = np.einsum("bd,bld->bl", model.center[center[:, 0]], model.context[context_negative])
+    return np.max(np.abs(scores[mask > 0]))
 
 
 def seed_losses(center_table, context_table, center, context_negative, mask, label):
@@ -113,20 +133,87 @@ def test_losses_equal_seed_formula():
     np.testing.assert_allclose(losses, expected, rtol=1e-12, atol=1e-14)
 
 
-def test_gradients_of_both_tables_match_finite_differences():
-    """Gradients of the summed loss w.r.t. the center and the context tables match finite differences."""
-    model = _model64(seed=2)
-    batch = _batch(np.random.default_rng(3))
-    _, grads = model.loss_and_grads(*batch)
+@pytest.mark.parametrize("method", ["reference_loss_and_grads", "loss_and_grads"])
+@pytest.mark.parametrize("scale,fully_masked_row", [(ORDINARY, False), (ORDINARY, True), (EXTREME, False)])
+def test_gradients_of_both_tables_match_finite_differences(method, scale, fully_masked_row):
+    """Gradients of the summed loss w.r.t. the center and the context tables match finite differences.
+
+    Both the reference (plain ops, dense) and the fast method (row-sparse), with repeated
+    ids, padding, a fully masked row, and logits in the thousands.
+    """
+    model = _model64(seed=2, scale=scale)
+    batch = _batch(np.random.default_rng(3), fully_masked_row=fully_masked_row)
+    if scale == EXTREME:
+        assert _max_abs_logit(model, *batch[:3]) > 200
+    loss_and_grads = getattr(model, method)
+    _, grads = loss_and_grads(*batch)
     assert set(grads) == {"center", "context"}
     for name in ("center", "context"):
-        assert isinstance(grads[name], ops.RowSparse)
-        analytic = grads[name].to_dense()
+        analytic = grads[name]
+        if method == "loss_and_grads":
+            assert isinstance(analytic, RowSparse)
+            analytic = analytic.to_dense()
         assert analytic.shape == model.params[name].shape
-        num = numerical_gradient(lambda: np.sum(model.loss_and_grads(*batch)[0]),
-                                 model.params[name], h=H)
+        num = numerical_gradient(lambda: np.sum(loss_and_grads(*batch)[0]), model.params[name], h=H)
         assert relative_error(analytic, num) < GRAD_TOL, name
         assert np.max(np.abs(analytic)) > 1e-3          # a nontrivial gradient was checked
+
+
+@pytest.mark.parametrize("scale,fully_masked_row", [(ORDINARY, False), (ORDINARY, True), (EXTREME, True)])
+def test_fast_equals_reference_float64(scale, fully_masked_row):
+    """loss_and_grads equals the plain-op reference in float64: the same losses bit for bit, and
+    the same gradients up to the order of summation (1e-13 of the gradient's largest entry)."""
+    model = _model64(seed=8, scale=scale)
+    batch = _batch(np.random.default_rng(9), fully_masked_row=fully_masked_row)
+    ref_losses, ref_grads = model.reference_loss_and_grads(*batch)
+    losses, grads = model.loss_and_grads(*batch)
+    np.testing.assert_array_equal(losses, ref_losses)
+    if fully_masked_row:
+        assert losses[2] == 0.0
+    for name in ("center", "context"):
+        dense = grads[name].to_dense()
+        assert dense.dtype == ref_grads[name].dtype == np.float64
+        assert np.max(np.abs(ref_grads[name])) > 1e-3
+        assert np.max(np.abs(dense - ref_grads[name])) <= 1e-13 * np.max(np.abs(ref_grads[name])), name
+
+
+@pytest.mark.parametrize("scale", [ORDINARY, EXTREME])
+def test_fast_float32_equals_reference(scale):
+    """In float32, loss_and_grads agrees with the float32 reference within 1e-6 of each result's largest
+    entry (the two sum in different orders), and with the float64 reference within 1e-5."""
+    model64 = _model64(seed=10, scale=scale)
+    model32 = SkipGram(12, 5, rng=np.random.default_rng(0), dtype=np.float32)
+    for name in ("center", "context"):
+        model32.params[name][...] = model64.params[name]
+        model64.params[name][...] = model32.params[name]        # both hold the float32 numbers
+    center, context_negative, mask, label = _batch(np.random.default_rng(11), fully_masked_row=True)
+    mask32, label32 = mask.astype(np.float32), label.astype(np.float32)
+    losses, grads = model32.loss_and_grads(center, context_negative, mask32, label32)
+    ref_losses, ref_grads = model32.reference_loss_and_grads(center, context_negative, mask32, label32)
+    ref64_losses, ref64_grads = model64.reference_loss_and_grads(center, context_negative, mask, label)
+    assert losses.dtype == np.float32
+    np.testing.assert_array_equal(losses, ref_losses)
+    assert np.max(np.abs(losses - ref64_losses)) <= 1e-5 * np.max(np.abs(ref64_losses))
+    for name in ("center", "context"):
+        dense = grads[name].to_dense()
+        assert dense.dtype == ref_grads[name].dtype == np.float32
+        assert np.max(np.abs(dense - ref_grads[name])) <= 1e-6 * np.max(np.abs(ref_grads[name])), name
+        assert np.max(np.abs(dense - ref64_grads[name])) <= 1e-5 * np.max(np.abs(ref64_grads[name])), name
+
+
+def test_timer_sees_each_stage_once_and_changes_nothing():
+    """loss_and_grads calls ``timer`` with each stage's name, in order, and returns the same numbers with it."""
+    model = _model64(seed=12)
+    batch = _batch(np.random.default_rng(13))
+    stages = []
+    losses, grads = model.loss_and_grads(*batch, timer=stages.append)
+    assert stages == ["embedding gather", "batch dot", "masked BCE forward", "masked BCE backward",
+                      "batch dot backward (dv)", "center scatter-add", "context backward (fused)"]
+    plain_losses, plain_grads = model.loss_and_grads(*batch)
+    np.testing.assert_array_equal(losses, plain_losses)
+    for name in ("center", "context"):
+        np.testing.assert_array_equal(grads[name].rows, plain_grads[name].rows)
+        np.testing.assert_array_equal(grads[name].values, plain_grads[name].values)
 
 
 def test_gradient_rows_of_unused_and_padding_ids_are_zero():

@@ -1,5 +1,8 @@
 """Tests of the op contract (GUIDE §3): forward/backward pairs checked by finite differences.
 
+sigmoid and sigmoid_bce, the elementwise formulas under the BCE pair, are checked against
+the naive formulas where those are finite, and at logits of +-1000.
+
 Gradient checks run in float64 with centred differences, h = 1e-6, and require the
 guide's relative error ``max|a-n| / max(1e-12, max|a|+max|n|)`` below 1e-6.
 """
@@ -16,9 +19,6 @@ H = 1e-6
 GRAD_TOL = 1e-6
 # float64 comparisons of two exact-in-theory computations that only differ in summation order.
 RTOL64, ATOL64 = 1e-10, 1e-12
-# float32 results against a float64 reference: error at most this fraction of the largest
-# sum of absolute terms (float32 epsilon is 6e-8; sums here have at most ~100 terms).
-REL32 = 1e-5
 
 
 def stable_bce(x, y):
@@ -67,81 +67,6 @@ def test_embedding_backward_accumulates_repeated_ids():
     np.testing.assert_allclose(naive[[0, 2, 4]], loop[[0, 2, 4]])  # ids used once agree
 
 
-def test_row_sparse_to_dense():
-    """RowSparse.to_dense puts each value row at its id and zeros elsewhere, keeping the dtype."""
-    rows = np.array([0, 3, 4], dtype=np.int64)
-    values = np.arange(6, dtype=np.float32).reshape(3, 2) + 1
-    dense = ops.RowSparse(rows, values, 6).to_dense()
-    expected = np.zeros((6, 2), dtype=np.float32)
-    expected[[0, 3, 4]] = values
-    assert dense.dtype == np.float32 and dense.shape == (6, 2)
-    np.testing.assert_array_equal(dense, expected)
-    empty = ops.RowSparse(np.zeros(0, np.int64), np.zeros((0, 2)), 3).to_dense()
-    np.testing.assert_array_equal(empty, np.zeros((3, 2)))
-
-
-def test_stable_argsort_ids_both_radix_passes():
-    """The 16-bit radix argsort equals NumPy's stable argsort, for ids below and above 2**16.
-
-    Ids that agree in their low 16 bits (5, 5 + 2**16, 5 + 2**17) are only ordered by the
-    second pass; ids up to 2**32 - 1 use all 32 bits.
-    """
-    rng = np.random.default_rng(2)
-    for ids in (rng.integers(0, 50, 300),
-                rng.integers(0, 2 ** 32, 300),
-                np.array([5 + 2 ** 17, 5, 5 + 2 ** 16, 5, 2 ** 32 - 1, 0, 5 + 2 ** 16]),
-                np.concatenate([rng.integers(0, 2 ** 20, 200), np.full(20, 65541)]),
-                np.zeros(0, dtype=np.int64)):
-        order = ops._stable_argsort_ids(ids)
-        np.testing.assert_array_equal(order, np.argsort(ids, kind="stable"))
-
-
-def _random_ids(rng, shape, num_rows):
-    """Ids spread below and above 2**16 (when the table is that large), with heavy repeats."""
-    ids = rng.integers(0, num_rows, size=shape)
-    flat = ids.reshape(-1)
-    common = rng.integers(0, num_rows, size=3)
-    pick = rng.random(flat.shape[0]) < 0.4
-    flat[pick] = rng.choice(common, size=int(pick.sum()))
-    if num_rows > (1 << 16) + 10:
-        # same low 16 bits, different high bits: only the second radix pass separates them
-        flat[:4] = [7, 7 + (1 << 16), 7, num_rows - 1]
-    return ids
-
-
-@pytest.mark.parametrize("case", range(8))
-def test_embedding_backward_rows_equals_dense(case):
-    """embedding_backward_rows gives the same (V, D) gradient as embedding_backward, as a valid RowSparse."""
-    rng = np.random.default_rng(100 + case)
-    num_rows = [7, 40, 70_000, 140_000][case % 4]
-    D = [1, 2, 3, 2][case % 4]
-    shape = [(1,), (5, 1), (9, 13), (4, 3, 6)][case // 2 % 4]
-    idx = _random_ids(rng, shape, num_rows)
-    dout = rng.standard_normal(shape + (D,))
-    cache = (idx, (num_rows, D))
-    sparse = ops.embedding_backward_rows(dout, cache)
-    assert sparse.num_rows == num_rows
-    assert sparse.rows.dtype == np.int64
-    assert np.unique(sparse.rows).shape == sparse.rows.shape       # distinct (any order)
-    np.testing.assert_array_equal(np.sort(sparse.rows), np.unique(idx))
-    assert sparse.values.shape == (sparse.rows.shape[0], D)
-    np.testing.assert_allclose(sparse.to_dense(), ops.embedding_backward(dout, cache),
-                               rtol=RTOL64, atol=ATOL64)
-
-
-def test_embedding_backward_rows_float32_against_float64():
-    """float32 embedding_backward_rows agrees with the float64 dense reference within REL32."""
-    rng = np.random.default_rng(3)
-    num_rows, D = 70_000, 2
-    idx = _random_ids(rng, (32, 20), num_rows)
-    dout = rng.standard_normal((32, 20, D))
-    ref = ops.embedding_backward(dout, (idx, (num_rows, D)))
-    scale = ops.embedding_backward(np.abs(dout), (idx, (num_rows, D))).max()
-    got = ops.embedding_backward_rows(dout.astype(np.float32), (idx, (num_rows, D)))
-    assert got.values.dtype == np.float32
-    assert np.max(np.abs(got.to_dense() - ref)) <= REL32 * scale
-
-
 # --------------------------------------------------------------------------- batch_dot
 
 
@@ -169,113 +94,65 @@ def test_batch_dot_gradcheck(B, L, D):
     assert relative_error(du, numerical_gradient_of_output(forward, u, dout, h=H)) < GRAD_TOL
 
 
-# --------------------------------------------------------------------------- fused backward
+# --------------------------------------------------------------------------- sigmoid and its BCE
 
 
-def _fused_case(rng, B, L, D, num_rows, *, hot_count=0, zero_fraction=0.0, zero_row=False):
-    """Random (dout, v, idx) for batch_dot_embedding_backward; ``hot_count`` occurrences of one id."""
-    idx = _random_ids(rng, (B, L), num_rows)
-    if hot_count:
-        flat = idx.reshape(-1)
-        flat[rng.choice(flat.shape[0], size=min(hot_count, flat.shape[0]), replace=False)] = 1
-    v = rng.standard_normal((B, 1, D))
-    dout = rng.standard_normal((B, 1, L))
-    dout[rng.random((B, 1, L)) < zero_fraction] = 0.0    # padding
-    if zero_row:
-        dout[rng.integers(0, B)] = 0.0
-    return dout, v, idx
+def _no_overflow_errors():
+    """Warnings are errors, and so are overflow, division by zero and invalid operations.
 
-
-def _fused_reference(dout, v, idx, num_rows):
-    """embedding_backward(batch_dot_backward(dout, (v, u))[1], (idx, (V, D))) in float64."""
-    D = v.shape[2]
-    u = np.zeros(idx.shape + (D,))                     # du does not depend on u
-    du = ops.batch_dot_backward(dout, (v, u))[1]
-    return ops.embedding_backward(du, (idx, (num_rows, D)))
-
-
-FUSED_CASES = [
-    # B, L, D, V, hot id count, zero fraction, zero row
-    (1, 1, 3, 5, 0, 0.0, False),
-    (1, 6, 2, 4, 0, 0.0, False),
-    (5, 1, 3, 3, 5, 0.0, False),
-    (4, 7, 3, 10, 0, 0.3, True),
-    (8, 12, 4, 6, 50, 0.2, False),       # id 1 about 50 times: the matrix-product path
-    (16, 10, 5, 30, 50, 0.0, True),
-    (32, 9, 2, 70_000, 60, 0.25, True),  # ids above 2**16
-    (20, 5, 3, 140_000, 0, 0.5, False),
-    (12, 11, 3, 4, 0, 0.1, False),       # V=4: every id many times, several frequent ids
-    (3, 40, 2, 2, 0, 0.0, True),         # two ids, > 40 occurrences each
-]
-
-
-@pytest.mark.parametrize("B,L,D,V,hot,zero_fraction,zero_row", FUSED_CASES)
-def test_batch_dot_embedding_backward_equals_composition(B, L, D, V, hot, zero_fraction, zero_row):
-    """The fused du-and-scatter backward equals batch_dot_backward followed by embedding_backward."""
-    rng = np.random.default_rng(B * 1000 + L * 10 + D)
-    dout, v, idx = _fused_case(rng, B, L, D, V, hot_count=hot, zero_fraction=zero_fraction,
-                               zero_row=zero_row)
-    if hot:
-        assert np.count_nonzero(idx == 1) >= min(hot, B * L)
-    got = ops.batch_dot_embedding_backward(dout, v, idx, V)
-    assert got.num_rows == V and got.rows.dtype == np.int64
-    assert np.unique(got.rows).shape == got.rows.shape                # distinct (any order)
-    np.testing.assert_allclose(got.to_dense(), _fused_reference(dout, v, idx, V),
-                               rtol=RTOL64, atol=ATOL64)
-
-
-def test_batch_dot_embedding_backward_frequent_ids_many_seeds():
-    """Many random batches where several ids exceed the 4-occurrence threshold agree with the composition."""
-    for seed in range(30):
-        rng = np.random.default_rng(seed)
-        B, L, D = rng.integers(1, 20), rng.integers(1, 15), rng.integers(1, 6)
-        V = int(rng.integers(1, 12))
-        dout, v, idx = _fused_case(rng, B, L, D, V, zero_fraction=float(rng.random() * 0.5))
-        got = ops.batch_dot_embedding_backward(dout, v, idx, V)
-        np.testing.assert_allclose(got.to_dense(), _fused_reference(dout, v, idx, V),
-                                   rtol=RTOL64, atol=ATOL64, err_msg=f"seed {seed}")
-
-
-def test_batch_dot_embedding_backward_skips_padding_rows():
-    """Ids seen only at dout == 0 positions get an exactly zero gradient row."""
-    rng = np.random.default_rng(6)
-    dout, v, idx = _fused_case(rng, 6, 8, 3, 19, zero_fraction=0.0)   # ids 0..18
-    idx[:, -2:] = 19                       # id 19 only at padded positions
-    dout[:, 0, -2:] = 0.0
-    dense = ops.batch_dot_embedding_backward(dout, v, idx, 20).to_dense()
-    assert np.all(dense[19] == 0.0)
-
-
-def test_batch_dot_embedding_backward_float32_against_float64():
-    """float32 fused backward agrees with the float64 reference: error <= REL32 * max row sum of |terms|."""
-    rng = np.random.default_rng(7)
-    for B, L, D, V, hot in [(8, 12, 4, 6, 50), (32, 9, 3, 70_000, 60), (4, 7, 3, 10, 0)]:
-        dout, v, idx = _fused_case(rng, B, L, D, V, hot_count=hot, zero_fraction=0.2)
-        ref = _fused_reference(dout, v, idx, V)
-        scale = _fused_reference(np.abs(dout), np.abs(v), idx, V).max()
-        got = ops.batch_dot_embedding_backward(dout.astype(np.float32), v.astype(np.float32), idx, V)
-        assert got.values.dtype == np.float32
-        assert np.max(np.abs(got.to_dense() - ref)) <= REL32 * scale
-
-
-def test_batch_dot_embedding_backward_all_zero_dout():
-    """An all-zero dout (a fully padded batch) gives an all-zero gradient with no rows, not an IndexError.
-
-    Regression: before commit 6886846, ``_group_equal_ids`` returned ``first=[0]`` for no
-    ids and this raised ``IndexError``.
+    Underflow of exp(-1000) to 0 is the intended behaviour (NumPy ignores it by default).
     """
-    idx = np.array([[1, 2], [3, 4]])
-    got = ops.batch_dot_embedding_backward(np.zeros((2, 1, 2)), np.ones((2, 1, 3)), idx, 5)
-    assert got.rows.shape == (0,) and got.values.shape == (0, 3)
-    np.testing.assert_array_equal(got.to_dense(), np.zeros((5, 3)))
+    return np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
 
 
-def test_embedding_backward_rows_empty_idx():
-    """No ids at all gives an empty RowSparse whose dense form is all zero, like embedding_backward."""
-    cache = (np.zeros((0, 4), dtype=np.int64), (6, 3))
-    got = ops.embedding_backward_rows(np.zeros((0, 4, 3)), cache)
-    assert got.rows.shape == (0,)
-    np.testing.assert_array_equal(got.to_dense(), ops.embedding_backward(np.zeros((0, 4, 3)), cache))
+def test_sigmoid_equals_naive_formula_and_saturates_exactly():
+    """sigmoid equals 1 / (1 + exp(-x)) where that is finite, and is exactly 0 and 1 at -+1000 without warnings."""
+    x = np.linspace(-30, 30, 601)
+    np.testing.assert_allclose(ops.sigmoid(x), 1 / (1 + np.exp(-x)), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(ops.sigmoid(-x), 1 - ops.sigmoid(x), rtol=0, atol=1e-15)
+    for dtype in (np.float64, np.float32):
+        extreme = np.array([-1000, 1000], dtype=dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with _no_overflow_errors():
+                got = ops.sigmoid(extreme)
+                with pytest.raises(FloatingPointError):
+                    1 / (1 + np.exp(-extreme))          # the naive formula overflows here
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, np.array([0, 1], dtype=dtype))
+
+
+def test_sigmoid_bce_equals_naive_formula_where_finite():
+    """sigmoid_bce(x, y) equals -[y log s + (1-y) log(1-s)], s = sigmoid(x), computed naively in float64.
+
+    The naive ``1 - s`` has an absolute error of about float64's epsilon, so its log is off
+    by about ``eps * (1 + e^|x|)``: the bound used, for |x| <= 15 where it stays small.
+    Labels 0 and 1, and a fractional label (the formula holds for any y).
+    """
+    x = np.linspace(-15, 15, 3001)[:, None]
+    label = np.array([0.0, 0.25, 1.0])[None, :]
+    s = 1 / (1 + np.exp(-x))
+    naive = -(label * np.log(s) + (1 - label) * np.log(1 - s))      # (3001, 3)
+    got = ops.sigmoid_bce(x, label)
+    assert got.shape == naive.shape and got.dtype == np.float64
+    assert np.all(np.abs(got - naive) <= 1e-14 * (1 + np.exp(np.abs(x))))
+    assert np.max(naive) > 14                                         # large losses were compared too
+    for x_value, y_value in [(0.3, 1.0), (-2.5, 0.0), (7.0, 0.0), (-0.1, 1.0)]:
+        assert ops.sigmoid_bce(np.float64(x_value), np.float64(y_value)) == pytest.approx(
+            stable_bce(x_value, y_value), rel=1e-15, abs=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_bce_exact_at_extreme_logits(dtype):
+    """At x = +-1000 sigmoid_bce is exactly 1000 on the wrong side and 0 on the right one, without warnings."""
+    x = np.array([1000, 1000, -1000, -1000], dtype=dtype)
+    label = np.array([0, 1, 0, 1], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with _no_overflow_errors():
+            got = ops.sigmoid_bce(x, label)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.array([1000, 0, 0, 1000], dtype=dtype))
 
 
 # --------------------------------------------------------------------------- masked BCE
@@ -356,11 +233,9 @@ def test_masked_bce_extreme_logits(dtype):
     mask = np.array([[1, 1, 1, 1],
                      [1, 1, 0, 0]], dtype=dtype)
     dloss = np.ones(2, dtype=dtype)
-    # Underflow of exp(-1000) to 0 is the intended behaviour (NumPy ignores it by default);
-    # overflow, division by zero and invalid operations must not happen.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        with _no_overflow_errors():
             loss, cache = ops.masked_sigmoid_bce_forward(pred, label, mask)
             dpred = ops.masked_sigmoid_bce_backward(dloss, cache)
     assert np.all(np.isfinite(loss)) and np.all(np.isfinite(dpred))

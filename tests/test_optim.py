@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from w2v_np import Adam, W2VError, ops
+from w2v_np import Adam, W2VError
+from w2v_np.sparse_grads import RowSparse
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 
@@ -70,7 +71,7 @@ def test_dense_and_row_sparse_gradients_give_identical_results(dtype, V, rows_pe
         for name in ("a", "b"):
             rows = np.sort(rng.choice(V, size=rows_per_step, replace=False)).astype(np.int64)
             values = rng.standard_normal((rows.shape[0], D)).astype(dtype)
-            sparse = ops.RowSparse(rows, values, V)
+            sparse = RowSparse(rows, values, V)
             grads_sparse[name], grads_dense[name] = sparse, sparse.to_dense()
         dense_opt.step(grads_dense)
         sparse_opt.step(grads_sparse)
@@ -91,11 +92,11 @@ def test_rows_with_zero_gradient_still_move(sparse):
     opt = Adam({"w": param}, lr=lr)
     g1 = np.zeros((V, D))
     g1[1] = [1.0, -3.0]
-    opt.step({"w": ops.RowSparse(np.array([1]), g1[[1]], V) if sparse else g1})
+    opt.step({"w": RowSparse(np.array([1]), g1[[1]], V) if sparse else g1})
     after_first = param.copy()
     g2 = np.zeros((V, D))
     g2[3] = [2.0, 2.0]                       # row 1 gets no gradient on step 2
-    opt.step({"w": ops.RowSparse(np.array([3]), g2[[3]], V) if sparse else g2})
+    opt.step({"w": RowSparse(np.array([3]), g2[[3]], V) if sparse else g2})
 
     history = torch_adam_reference([0.0, 0.0], [list(g1[1]), list(g2[1])], lr)
     np.testing.assert_allclose(param[1], history[-1][0], rtol=1e-13, atol=1e-15)
@@ -122,7 +123,7 @@ def test_state_dict_round_trip():
     saved_m = state["m"]["center"].copy()
     for g in grads[3:]:
         opt.step(g)
-        restored.step({k: ops.RowSparse(np.arange(6), a, 6) for k, a in g.items()})
+        restored.step({k: RowSparse(np.arange(6), a, 6) for k, a in g.items()})
     for k in params:
         np.testing.assert_array_equal(copies[k], params[k])
         np.testing.assert_array_equal(restored.m[k], opt.m[k])
@@ -166,7 +167,7 @@ def test_against_torch_adam(dtype, tol):
         g[rng.random(V) < 0.3] = 0.0                  # rows without gradient keep moving
         if step % 2:
             rows = np.flatnonzero(np.any(g != 0, axis=1))
-            opt.step({"w": ops.RowSparse(rows, g[rows], V)})
+            opt.step({"w": RowSparse(rows, g[rows], V)})
         else:
             opt.step({"w": g})
         theirs.grad = torch.from_numpy(g.copy())

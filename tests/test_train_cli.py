@@ -82,7 +82,7 @@ def test_same_seed_same_run_other_seed_differs(corpus, sampler, resample):
     a = run_quiet(small_config(corpus, seed=7, sampler=sampler, resample=resample))
     b = run_quiet(small_config(corpus, seed=7, sampler=sampler, resample=resample))
     c = run_quiet(small_config(corpus, seed=8, sampler=sampler, resample=resample))
-    assert a.metrics["sampler"] == sampler
+    assert a.metrics["plan"]["sampler"] == sampler
 
     def loss(result):
         return [e["loss"] for e in result.metrics["epochs"]]
@@ -101,9 +101,9 @@ def test_out_writes_metrics_and_vectors(corpus, tmp_path):
     out = tmp_path / "run"
     result = run_quiet(config, out_dir=out)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"config", "sampler", "vocab_size", "num_centers", "num_pairs", "prep_seconds",
+    assert {"plan", "config", "vocab_size", "num_centers", "num_pairs", "prep_seconds",
             "train_seconds", "epochs"} <= set(metrics)
-    assert metrics["sampler"] in ("numpy", "numba")
+    assert metrics["plan"]["sampler"] in ("numpy", "numba") and metrics["plan"]["method"] == "d2l"
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert {"epochs", "batch_size", "window", "negative", "dim", "lr", "min_count", "sample",
             "seed"} <= fields
@@ -170,9 +170,8 @@ def test_probe_checked_before_training(corpus):
     ({"subsampling": "gensim"}, "subsampling"),
     ({"noise_per": "center"}, "noise_per"),
     ({"init": "normal"}, "init must be one of xavier, word2vec"),
-    ({"noise_per": "window"}, "noise_per 'window' needs the streaming SGD"),
-    ({"noise_per": "window", "optimizer": "sgd", "engine": "numba", "deterministic": True},
-     "noise_per 'window' needs the streaming SGD"),
+    ({"noise_per": "window"}, "--noise-per is a setting of --method word2vec"),
+    ({"method": "word2vec", "batch_size": None, "optimizer": "adam"}, "--method word2vec trains with sgd only|Numba"),
     ({"engine": "numba", "backend": "cupy"}, "engine 'numba' runs on the CPU|CuPy"),
 ])
 def test_invalid_config_raises(corpus, tmp_path, change, fragment):
@@ -201,11 +200,13 @@ def test_resample_every_epoch_trains_on_fresh_pairs(corpus, sampler):
     assert np.mean([topic_of(embeddings.most_similar(w, topn=1)[0][0]) == topic_of(w) for w in words]) >= 0.9
 
 
-@pytest.mark.parametrize("changes", [{}, {"engine": "numba", "optimizer": "sgd", "lr": 0.05, "threads": 1}])
+@pytest.mark.parametrize("changes", [{}, pytest.param(
+    {"method": "word2vec", "batch_size": None, "lr": 0.05, "threads": 1},
+    marks=pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed"))])
 def test_word2vec_init_learns_topics(corpus, changes):
     """init="word2vec" reaches the model: the run is recorded with it, differs from the
     Xavier run of the same seed, and still finds every word's topic (>= 90 % of nearest
-    neighbours, as with Xavier), on the NumPy engine with Adam and on the streaming SGD."""
+    neighbours, as with Xavier), with the d2l method and with the word2vec method."""
     runs = {init: run_quiet(small_config(corpus, init=init, **changes)) for init in ("xavier", "word2vec")}
     result = runs["word2vec"]
     assert result.metrics["config"]["init"] == "word2vec"
@@ -216,15 +217,17 @@ def test_word2vec_init_learns_topics(corpus, changes):
     assert same >= 0.9, same
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_word2vec_subsampling_keeps_more_centers(corpus, optimizer):
+@pytest.mark.parametrize("method", [{}, pytest.param(
+    {"method": "word2vec", "batch_size": None},
+    marks=pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed"))])
+def test_word2vec_subsampling_keeps_more_centers(corpus, method):
     """Every word of the topic corpus has f = 0.01, so t = 0.002 keeps a token with p =
     sqrt(0.2) = 0.447 (seed) or sqrt(0.2) + 0.2 = 0.647 (word2vec).  A kept token is a center
     when its 8-token sentence keeps another one: 500 (8p - 8p(1-p)^7) centers expected,
     about 1761 and 2586; each count must be within 5 sd (sd < sqrt(4000 p (1-p)) < 32)."""
     for subsampling, p in (("seed", 0.2 ** 0.5), ("word2vec", 0.2 ** 0.5 + 0.2)):
-        result = run_quiet(small_config(corpus, epochs=1, sample=0.002, optimizer=optimizer,
-                                        subsampling=subsampling, threads=1))
+        result = run_quiet(small_config(corpus, epochs=1, sample=0.002, subsampling=subsampling, threads=1,
+                                        **method))
         assert result.metrics["config"]["subsampling"] == subsampling
         centers = result.metrics["epochs"][0]["centers"]
         expected = 500 * (8 * p - 8 * p * (1 - p) ** 7)

@@ -14,11 +14,12 @@ from .evaluate import evaluate_analogies, evaluate_pairs
 from .model import SkipGram
 from .optim import Adam
 from .query import Embeddings
-from .train import TrainConfig, TrainResult, resume, train
+from .plan import Plan, TrainConfig, make_plan
+from .train import TrainResult, resume, train
 from .vocab import Vocab
 
 __version__ = "0.1.0"
 
-__all__ = ["Adam", "Embeddings", "SkipGram", "TrainConfig", "TrainResult", "UnknownWordError", "Vocab", "W2VError",
-           "evaluate_analogies", "evaluate_pairs", "get_array_module", "get_backend", "resume", "train",
-           "__version__"]
+__all__ = ["Adam", "Embeddings", "Plan", "SkipGram", "TrainConfig", "TrainResult", "UnknownWordError", "Vocab",
+           "W2VError", "evaluate_analogies", "evaluate_pairs", "get_array_module", "get_backend", "make_plan",
+           "resume", "train", "__version__"]

@@ -4,8 +4,8 @@ A checkpoint holds everything needed to continue a run exactly where it stopped:
 
 ================  ==========================================================
 ``format``        ``"w2v-np checkpoint"`` and :data:`VERSION`
-``meta``          JSON: config, the corpus's absolute path and fingerprint,
-                  the sampler that ran, epochs done and their metrics, the
+``meta``          JSON: the resolved plan and the config as given, the corpus's
+                  absolute path and fingerprint, epochs done and their metrics, the
                   optimizer's name and scalars (Adam's step count, SGD's work
                   done), the bit generator states of the data and shuffle
                   streams (:data:`META_FIELDS`)
@@ -33,10 +33,10 @@ from .io import atomic_write
 from .optim import OPTIMIZERS
 
 FORMAT = "w2v-np checkpoint"
-VERSION = 2
+VERSION = 3
 TABLES = ("center", "context")
 # What a run needs from ``meta`` to continue, with the JSON type of each entry.
-META_FIELDS = {"config": dict, "epoch": int, "epochs": list, "resumed_at": list, "sampler": str,
+META_FIELDS = {"config": dict, "plan": dict, "epoch": int, "epochs": list, "resumed_at": list,
                "corpus_path": str, "corpus_fingerprint": str, "rng": dict, "optimizer": dict}
 
 
@@ -99,7 +99,11 @@ def load_checkpoint(path):
             arrays = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise W2VError(f"{path} is not a readable checkpoint ({exc})".splitlines()[0]) from None
-    if str(arrays.get("format", "")) != f"{FORMAT} {VERSION}":
+    written = str(arrays.get("format", ""))
+    if written != f"{FORMAT} {VERSION}":
+        if written.startswith(FORMAT):
+            raise W2VError(f"{path} is a {FORMAT} of format {written[len(FORMAT):].strip()!r}; this version of "
+                           f"w2v-np reads format {VERSION} only (train the run anew)")
         raise W2VError(f"{path} is not a {FORMAT} (version {VERSION})")
     try:
         meta = json.loads(str(arrays["meta"]))

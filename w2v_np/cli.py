@@ -9,16 +9,17 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
-from .engine import ENGINES, NOISE_PER
 from .evaluate import evaluate_analogies, evaluate_pairs
 from .model import INITS
 from .optim import OPTIMIZERS
+from .plan import DEFAULT_LR, DTYPES, ENGINES, METHOD_DEFAULTS, METHODS, NOISE_PER, TrainConfig, make_plan
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
 from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
-from .train import CHECKPOINT, DTYPES, PLOT_INTERVAL, TrainConfig, resume, train
+from .train import CHECKPOINT, PLOT_INTERVAL, resume, train
 
 DEFAULTS = TrainConfig()
 
@@ -60,64 +61,79 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=_Parser)
 
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     train_parser = commands.add_parser(
         "train", help="train skip-gram vectors on a corpus, or resume a run",
-        description="Train skip-gram embeddings with negative sampling and Adam "
-                    "(defaults: the d2l chapter 'Pretraining word2vec').  With --out the run "
-                    "checkpoints after every epoch; --resume DIR continues it after a crash.")
+        description="Train skip-gram embeddings with negative sampling.  --method d2l (the default) is the "
+                    "d2l chapter 'Pretraining word2vec': padded mini-batches and Adam; --method word2vec is "
+                    "word2vec.c's streaming per-pair SGD.  A setting the chosen method does not use is "
+                    "refused.  With --out the run checkpoints after every epoch; --resume DIR continues it.")
 
     def add(flag, help, **kwargs):
-        # Defaults stay None so that --resume can tell which settings were given.
-        default = getattr(DEFAULTS, flag.lstrip("-").replace("-", "_"))
-        train_parser.add_argument(flag, help=f"{help} (default: {default})", **kwargs)
+        # Defaults stay None so that --resume, and the method, can tell which settings were given.
+        train_parser.add_argument(flag, help=help, **kwargs)
+
+    def default(name):
+        value = getattr(DEFAULTS, name)
+        return f" (default: {value})"
+
+    def per_method(name, methods=METHODS):
+        return " (default: " + "; ".join(f"{METHOD_DEFAULTS[m][name]} with {m}" for m in methods) + ")"
 
     add("--corpus", help="'ptb' (found via $W2V_NP_DATA, the cache, or downloaded) or a text file "
-                         "with one whitespace-tokenised sentence per line")
-    add("--epochs", type=_positive_int, help="passes over the data")
-    add("--batch-size", type=_positive_int, help="centers per minibatch")
+                         "with one whitespace-tokenised sentence per line" + default("corpus"))
+    add("--method", choices=METHODS,
+        help="what is trained: d2l = the chapter's padded mini-batches, each example's mean masked BCE, one "
+             "optimizer step per batch; word2vec = word2vec.c's loop, per-pair SGD streamed over the corpus "
+             "by Hogwild threads, the rate decaying linearly (needs Numba)" + default("method"))
+    add("--engine", choices=ENGINES,
+        help="how it runs, the same mathematics: numpy = the readable reference (NumPy or CuPy arrays); "
+             "numba = fused CPU kernels (the GPU kernels with --backend cupy); cuda = the numba.cuda kernels "
+             "(with --backend cupy); auto = the fastest available for the method" + default("engine"))
+    add("--epochs", type=_positive_int, help="passes over the data" + default("epochs"))
     add("--window", type=_positive_int,
-        help="maximum context window; each center draws its size uniformly from 1..WINDOW")
-    add("--negative", type=_positive_int, help="noise words per context word, drawn from count^0.75")
-    add("--dim", type=_positive_int, help="embedding size")
-    add("--lr", type=_float, help="learning rate; None = the optimizer's: 0.002 for adam and lazy-adam (the "
-                                 "seed), 0.025 for sgd (word2vec.c), decaying linearly")
-    add("--min-count", type=_positive_int, help="keep tokens seen at least this often; the rest become <unk>")
+        help="maximum context window; each center draws its size uniformly from 1..WINDOW" + default("window"))
+    add("--negative", type=_positive_int,
+        help="noise words per context word, drawn from count^0.75" + default("negative"))
+    add("--dim", type=_positive_int, help="embedding size" + default("dim"))
+    add("--min-count", type=_positive_int,
+        help="keep tokens seen at least this often; the rest become <unk>" + default("min_count"))
     add("--sample", type=_float,
-        help="subsampling threshold t: keep a token with probability sqrt(t/f); 0 disables")
+        help="subsampling threshold t (see --subsampling); 0 disables" + default("sample"))
     add("--subsampling", choices=SUBSAMPLING,
         help="keep-probability formula: seed = sqrt(t/f) (the chapter); word2vec = sqrt(t/f) + t/f "
-             "(word2vec.c and gensim; keeps more mid-frequency words)")
-    add("--seed", type=_seed,
-        help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)")
-    add("--backend", choices=BACKENDS, help="array backend")
-    add("--dtype", choices=DTYPES, help="floating-point type of the tables")
-    add("--sampler", choices=SAMPLERS,
-        help="data pipeline (tokenising, subsampling, windows, noise words, batches): the Numba "
-             "kernels, the NumPy reference, or auto = Numba when installed")
-    add("--resample", choices=RESAMPLE,
-        help="once: draw windows and noise words before training (the seed); epoch: draw new "
-             "ones for every batch, so each epoch sees other context and noise words")
-    add("--engine", choices=ENGINES,
-        help="numpy: the readable reference (padded batches, NumPy or CuPy); numba: fused kernels, "
-             "the same mathematics for adam and lazy-adam (on the CPU with --backend numpy, numba.cuda "
-             "kernels on the GPU with --backend cupy); auto = numba when it can run")
-    add("--optimizer", choices=tuple(OPTIMIZERS),
-        help="adam: torch.optim.Adam, every row moves (the seed); lazy-adam: Adam on the rows a batch "
-             "uses only; sgd: word2vec.c's SGD with linear decay (with --engine numba: per-pair "
-             "updates streamed over the corpus by all threads, Hogwild)")
-    add("--threads", type=_positive_int, help="threads of the Numba kernels; None = all cores")
-    add("--deterministic", action="store_true", default=None,
-        help="with --optimizer sgd and --engine numba on the CPU: mini-batch SGD whose result does not "
-             "depend on the threads, instead of Hogwild; with --engine numba on the GPU: gradients summed "
-             "in sorted order instead of by atomics, the same bits on every run (the other engines are "
-             "always deterministic)")
-    add("--noise-per", choices=NOISE_PER,
-        help="with the streaming SGD (--optimizer sgd, --engine numba on the CPU): draw noise words for "
-             "every (center, context word) pair as word2vec.c (pair), or once per window, shared by its "
-             "context words, each predicting the center (window: HogBatch; a step reads a third of the rows)")
+             "(word2vec.c and gensim; keeps more mid-frequency words)" + per_method("subsampling"))
     add("--init", choices=INITS,
         help="starting tables: xavier = both uniform with PyTorch's Xavier bound (the seed); word2vec = "
-             "center vectors uniform in +-0.5/dim and context vectors zero (word2vec.c and gensim)")
+             "center vectors uniform in +-0.5/dim and context vectors zero (word2vec.c and gensim)"
+             + per_method("init"))
+    add("--optimizer", choices=tuple(OPTIMIZERS),
+        help="adam: torch.optim.Adam, every row moves (the seed); lazy-adam: Adam on the rows a batch "
+             "uses only; sgd: SGD with a linearly decaying rate (the only one of --method word2vec)"
+             + per_method("optimizer"))
+    lr_defaults = "; ".join(f"{lr:g} for {m} {o}" for (m, o), lr in DEFAULT_LR.items())
+    add("--lr", type=_float, help=f"learning rate (default: the method's and optimizer's: {lr_defaults})")
+    add("--seed", type=_seed,
+        help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)" + default("seed"))
+    add("--batch-size", type=_positive_int,
+        help="--method d2l: centers per mini-batch" + per_method("batch_size", ["d2l"]))
+    add("--resample", choices=RESAMPLE,
+        help="--method d2l: once = draw windows and noise words before training (the seed); epoch = draw new "
+             "ones for every batch, so each epoch sees other context and noise words" + per_method("resample", ["d2l"]))
+    add("--sampler", choices=SAMPLERS,
+        help="--method d2l: the data pipeline (tokenising, subsampling, windows, noise words, batches): the "
+             "Numba kernels, the NumPy reference, or auto = Numba when installed" + per_method("sampler", ["d2l"]))
+    add("--noise-per", choices=NOISE_PER,
+        help="--method word2vec: draw noise words for every (center, context word) pair as word2vec.c (pair), "
+             "or once per window, shared by its context words, each predicting the center (window: HogBatch, "
+             "a step reads a third of the rows)" + per_method("noise_per", ["word2vec"]))
+    add("--backend", choices=BACKENDS, help="array backend: numpy (CPU) or cupy (GPU)" + default("backend"))
+    add("--dtype", choices=DTYPES, help="floating-point type of the tables" + default("dtype"))
+    add("--threads", type=_positive_int, help="threads of the Numba kernels (default: all cores)")
+    add("--deterministic", action="store_true", default=None,
+        help="the same bits on every run: a no-op for the numpy and numba engines of --method d2l (they "
+             "already are); gradients summed in sorted order instead of by atomics on the GPU; with "
+             "--method word2vec only together with --threads 1")
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "
@@ -197,7 +213,11 @@ def _train(args):
     settings = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainConfig)
                 if getattr(args, field.name) is not None}
     if args.resume is None:
-        train(TrainConfig(**settings), out_dir=args.out, probes=args.probe, quiet=args.quiet)
+        config = TrainConfig(**settings)
+        if args.out is None:
+            make_plan(config)          # a refused configuration says so, and nothing else
+            print("w2v-np: no --out given: the trained vectors will not be saved", file=sys.stderr)
+        train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
         return
     fixed = sorted(set(settings) - set(RESUMABLE))
     if fixed:

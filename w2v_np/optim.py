@@ -1,19 +1,32 @@
-"""Optimizers, hand-coded.
+"""Optimizers, hand-coded; each owns its state, its counters and its update on every implementation.
 
 - :class:`Adam` follows ``torch.optim.Adam``'s update rule (dense: every row moves).
 - :class:`LazyAdam` is Adam applied only to the rows a gradient touches (PyTorch's
   ``SparseAdam``): rows outside a batch keep their values and moments.  *Not* Adam: a
   row's moments decay only when the row is used, so rare words take larger steps.
 - :class:`SGD` is word2vec.c's plain gradient descent with a learning rate decaying
-  linearly to ``min_lr_fraction`` of its start over the whole run.
+  linearly to ``min_lr_fraction`` of its start over the whole run
+  (:func:`~w2v_np.kernels.schedule.linear_decay`, the one formula every implementation uses).
 
-Every optimizer has ``step(grads, work)``, ``state_dict()`` and ``load_state_dict()``;
-``ARRAYS`` names the per-parameter arrays of its state (saved with a checkpoint) and
-``name`` the value of ``--optimizer`` it implements.
+An optimizer updates the tables in whichever form an implementation holds the gradients:
+
+- :meth:`step` ``(grads, work)``: the reference, on NumPy or CuPy arrays (dense or
+  :class:`~w2v_np.sparse_grads.RowSparse` gradients);
+- :meth:`numba_step` ``(touched, work)``: the Numba kernels of ``w2v_np.kernels.optimizers``
+  on the touched rows of a fused CPU step;
+- :meth:`cuda_step` ``(views, stamp, work)``: the numba.cuda kernels on dense gradient tables
+  whose touched rows carry the step's ``stamp``.
+
+Each of them moves the counters (Adam's step count, SGD's work done) through one method,
+``_advance``, and nothing outside the optimizer touches them.  ``state_dict()`` and
+``load_state_dict()`` save and restore the state; ``ARRAYS`` names its per-table arrays
+(saved with a checkpoint), ``name`` the value of ``--optimizer`` it implements and
+``DEFAULT_LR`` its default rate for each method that can train with it.
 """
 from .backend import get_array_module
 from .errors import W2VError
-from .ops import RowSparse
+from .kernels.schedule import linear_decay
+from .sparse_grads import RowSparse
 
 
 def _check_lr(lr):
@@ -21,7 +34,17 @@ def _check_lr(lr):
         raise W2VError(f"learning rate must be > 0, got {lr}")
 
 
-class Adam:
+class _Optimizer:
+    """What every optimizer shares: the device views of its arrays."""
+
+    ARRAYS = ()
+
+    def device_arrays(self, view):
+        """``{array: {table: view(array of table)}}`` for the arrays of ``ARRAYS`` (``{}`` for none)."""
+        return {key: {name: view(array) for name, array in getattr(self, key).items()} for key in self.ARRAYS}
+
+
+class Adam(_Optimizer):
     """Adam with ``torch.optim.Adam``'s semantics (no weight decay, no amsgrad).
 
     For each parameter ``p`` with gradient ``g``, at step ``t`` (incremented first)::
@@ -36,13 +59,15 @@ class Adam:
 
     The update is dense: rows whose gradient is zero still move while ``m`` is nonzero,
     exactly as in PyTorch.  A gradient may be a dense array or a
-    :class:`~w2v_np.ops.RowSparse`; the latter only saves the passes that would add
+    :class:`~w2v_np.sparse_grads.RowSparse`; the latter only saves the passes that would add
     zeros into ``m`` and ``v`` and gives the same numbers.  State (``m``, ``v``, ``t``) is explicit: see
     :meth:`state_dict` / :meth:`load_state_dict`.  Parameters are updated in place.
     """
 
     name = "adam"
     ARRAYS = ("m", "v")
+    DEFAULT_LR = {"d2l": 0.002}
+    """The default rate for each method it can train: the chapter's."""
 
     def __init__(self, params, lr=0.002, betas=(0.9, 0.999), eps=1e-8):
         _check_lr(lr)
@@ -58,6 +83,9 @@ class Adam:
         self.step_count = 0
         self._scratch = {name: xp.empty_like(p) for name, p in params.items()}
 
+    lazy = False
+    """Whether rows outside a batch keep their moments (:class:`LazyAdam`)."""
+
     def scalars(self):
         """``(beta1, beta2, eps_hat, scale)`` of the next step, as Python floats.
 
@@ -70,14 +98,56 @@ class Adam:
         sqrt_bias2 = (1 - beta2 ** t) ** 0.5
         return beta1, beta2, self.eps * sqrt_bias2, self.lr / (1 - beta1 ** t) * sqrt_bias2
 
-    def step(self, grads, work=1):
-        """Apply one update from ``grads``: dict name -> dense array or :class:`RowSparse`.
+    def _advance(self, work):
+        """The scalars of the step being taken; the step count moves here and nowhere else.
 
         ``work`` (the batch's number of examples) drives schedules; Adam has none.
         """
-        xp = get_array_module(*self.params.values())
-        beta1, beta2, eps_hat, scale = self.scalars()
+        scalars = self.scalars()
         self.step_count += 1
+        return scalars
+
+    def _kernel_constants(self, dtype, work):
+        """The next step's constants as the kernels take them, in ``dtype`` (a NumPy scalar type):
+        ``(beta1, beta2, 1 - beta1, 1 - beta2, eps_hat, scale)``, each computed in float64
+        and then rounded, as NumPy rounds a Python float in the reference."""
+        beta1, beta2, eps_hat, scale = self._advance(work)
+        return [dtype(c) for c in (beta1, beta2, 1 - beta1, 1 - beta2, eps_hat, scale)]
+
+    def numba_step(self, touched, work=1):
+        """The update by the Numba kernels: ``touched`` maps a table's name to ``(slot, rows, grads)``.
+
+        ``rows`` int64 ``(R,)`` are the rows a batch touched and ``grads`` float ``(R, D)``
+        their gradients; ``slot`` int32 ``(V,)`` maps a row to its place in ``rows`` (-1 when
+        untouched), which dense Adam reads to move every row.
+        """
+        from .kernels import optimizers as kernels
+        constants = self._kernel_constants(next(iter(self.params.values())).dtype.type, work)
+        for name, (slot, rows, grads) in touched.items():
+            if self.lazy:
+                kernels.adam_rows(self.params[name], self.m[name], self.v[name], rows, grads, *constants)
+            else:
+                kernels.adam_dense(self.params[name], self.m[name], self.v[name], slot, grads, *constants)
+
+    def cuda_step(self, views, stamp, work=1):
+        """The update by the numba.cuda kernel, which also clears the gradient tables.
+
+        ``views`` holds device views of the tables (``params``), their dense gradients
+        (``grads``), the step marks of their rows (``touched``, int32 ``(V,)``: a row the
+        batch used holds ``stamp``) and this optimizer's arrays (``m``, ``v``), each a dict
+        by table name (see :meth:`device_arrays`).
+        """
+        from .kernels import gpu
+        constants = self._kernel_constants(next(iter(self.params.values())).dtype.type, work)
+        for name, param in views["params"].items():
+            blocks, threads = gpu.launch_1d(param.size)
+            gpu.adam_update[blocks, threads](param, views["m"][name], views["v"][name], views["grads"][name],
+                                             views["touched"][name], stamp, self.lazy, *constants)
+
+    def step(self, grads, work=1):
+        """Apply one update from ``grads``: dict name -> dense array or :class:`RowSparse`."""
+        xp = get_array_module(*self.params.values())
+        beta1, beta2, eps_hat, scale = self._advance(work)
         for name, g in grads.items():
             m, v, tmp, p = self.m[name], self.v[name], self._scratch[name], self.params[name]
             # In-place arithmetic on one scratch buffer: no allocation per step.
@@ -139,12 +209,12 @@ class LazyAdam(Adam):
     A dense gradient counts every row as touched.
     """
     name = "lazy-adam"
+    lazy = True
 
     def step(self, grads, work=1):
         """Apply one update from ``grads``: dict name -> :class:`RowSparse` (or dense array)."""
         xp = get_array_module(*self.params.values())
-        beta1, beta2, eps_hat, scale = self.scalars()
-        self.step_count += 1
+        beta1, beta2, eps_hat, scale = self._advance(work)
         for name, g in grads.items():
             if not isinstance(g, RowSparse):
                 g = RowSparse(xp.arange(g.shape[0]), g, g.shape[0])
@@ -156,7 +226,7 @@ class LazyAdam(Adam):
             p[g.rows] -= m_rows / (xp.sqrt(v_rows) + eps_hat) * scale
 
 
-class SGD:
+class SGD(_Optimizer):
     """word2vec.c's stochastic gradient descent with a linearly decaying learning rate.
 
     Each step, ``p[row] -= rate * g[row]`` for the rows of the gradient, with
@@ -167,7 +237,13 @@ class SGD:
     resuming with more epochs stretches the schedule from where it stands.
     """
     name = "sgd"
-    ARRAYS = ()
+    DEFAULT_LR = {"d2l": 2.0, "word2vec": 0.025}
+    """The default rate for each method, fitted to the objective it scales.  word2vec.c's 0.025
+    is a step per (center, context word) pair.  The d2l method's loss of an example is the
+    *mean* over its context and noise words (about 26 positions on PTB at window 5 and 5
+    noise words), so a pair's gradient arrives divided by that count, while a row that a
+    batch uses many times adds up its contributions: 2.0 sits in the middle of the range
+    that learns on PTB, below the rates that diverge (docs/methods.md, bench/RESULTS.md)."""
 
     def __init__(self, params, lr=0.025, total_work=1, min_lr_fraction=1e-4):
         _check_lr(lr)
@@ -179,19 +255,48 @@ class SGD:
         self.done = 0
 
     def rate(self):
-        """The learning rate of the next step."""
-        return self.lr * max(1 - self.done / self.total_work, self.min_lr_fraction)
+        """The learning rate of the next step: :func:`~w2v_np.kernels.schedule.linear_decay` of the work done."""
+        return linear_decay(self.lr, self.min_lr_fraction, self.done, self.total_work)
+
+    def _advance(self, work):
+        """The rate of the step being taken; its ``work`` then counts as done (here and nowhere else)."""
+        rate = self.rate()
+        self.done += work
+        return rate
 
     def step(self, grads, work=1):
         """Apply one update from ``grads`` (dict name -> :class:`RowSparse` or dense array), then count ``work``."""
-        rate = self.rate()
+        rate = self._advance(work)
         for name, g in grads.items():
             p = self.params[name]
             if isinstance(g, RowSparse):
                 p[g.rows] -= rate * g.values
             else:
                 p -= rate * g
-        self.done += work
+
+    def numba_step(self, touched, work=1):
+        """The update by the Numba kernel on the touched rows: ``touched`` as in :meth:`Adam.numba_step`."""
+        from .kernels import optimizers as kernels
+        rate = next(iter(self.params.values())).dtype.type(self._advance(work))
+        for name, (_, rows, grads) in touched.items():
+            kernels.sgd_rows(self.params[name], rows, grads, rate)
+
+    def cuda_step(self, views, stamp, work=1):
+        """The update by the numba.cuda kernel on the rows marked ``stamp``, which clears their gradients
+        (``views`` as in :meth:`Adam.cuda_step`)."""
+        from .kernels import gpu
+        rate = next(iter(self.params.values())).dtype.type(self._advance(work))
+        for name, param in views["params"].items():
+            blocks, threads = gpu.launch_1d(param.size)
+            gpu.sgd_update[blocks, threads](param, views["grads"][name], views["touched"][name], stamp, rate)
+
+    def streaming_schedule(self, work):
+        """``(lr, min_lr_fraction, done, total_work)`` for a streaming kernel that computes
+        :func:`~w2v_np.kernels.schedule.linear_decay` itself as it goes through ``work`` more
+        units; that work then counts as done."""
+        done = self.done
+        self._advance(work)
+        return self.lr, self.min_lr_fraction, done, self.total_work
 
     def state_dict(self):
         return {"lr": self.lr, "min_lr_fraction": self.min_lr_fraction, "done": self.done}
@@ -203,3 +308,14 @@ class SGD:
 
 OPTIMIZERS = {optimizer.name: optimizer for optimizer in (Adam, LazyAdam, SGD)}
 """The optimizers by the name ``--optimizer`` gives them."""
+
+
+def make_optimizer(name, params, lr, total_work):
+    """The optimizer ``name`` (a key of :data:`OPTIMIZERS`) over ``params``.
+
+    ``total_work`` is the whole run's work in the unit the trainer counts (examples, or
+    corpus tokens for the streaming SGD): it sets SGD's linear decay.
+    """
+    if name == "sgd":
+        return SGD(params, lr=lr, total_work=total_work)
+    return OPTIMIZERS[name](params, lr=lr)

@@ -57,7 +57,7 @@ def _kernels(sampler):
     return sampling
 
 
-def _kernel_seed(rng):
+def kernel_seed(rng):
     """A 63-bit seed for one kernel call, drawn from the run's generator."""
     return int(rng.integers(2 ** 63))
 
@@ -99,7 +99,7 @@ def subsample(ids, offsets, counts, sample, rng, sampler="numpy", subsampling="s
     if sample == 0:
         keep = ids != 0
     elif kernels is not None:
-        keep = kernels.keep_mask(ids, keep_probabilities(counts, sample, subsampling), _kernel_seed(rng))
+        keep = kernels.keep_mask(ids, keep_probabilities(counts, sample, subsampling), kernel_seed(rng))
     else:
         keep = rng.random(ids.shape[0]) < keep_probabilities(counts, sample, subsampling)[ids]
     kept_before = np.zeros(ids.shape[0] + 1, dtype=np.int64)
@@ -165,7 +165,7 @@ def windows_at(ids, centers, max_window, rng, sampler="numpy"):
     position = centers.position
     if kernels is not None:
         context_offsets, contexts = kernels.context_windows(
-            ids, position, centers.start, centers.stop, max_window, _kernel_seed(rng))
+            ids, position, centers.start, centers.stop, max_window, kernel_seed(rng))
         return ContextWindows(ids[position], context_offsets, contexts)
     window = rng.integers(1, max_window + 1, size=position.shape[0])
     start = np.maximum(centers.start, position - window)
@@ -256,7 +256,7 @@ def draw_noise_words(windows, distribution, num_noise_words, rng, sampler="numpy
     if kernels is not None:
         noise, failed = kernels.draw_noise_words(
             windows.contexts, windows.context_offsets, distribution.keep, distribution.alias,
-            num_noise_words, _kernel_seed(rng), MAX_DRAWS_PER_WORD)
+            num_noise_words, kernel_seed(rng), MAX_DRAWS_PER_WORD)
         if failed < 0:
             return noise
         _check_noise_possible(windows, distribution.weights, [failed])

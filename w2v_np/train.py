@@ -1,6 +1,5 @@
 """The training job: prepare the data, run the epochs, report honest figures, save results."""
 import json
-import math
 import os
 import signal
 import sys
@@ -16,83 +15,12 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .corpus import file_fingerprint, read_corpus, resolve_corpus
 from .errors import W2VError
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
-from .engine import (DEFAULT_LR, ENGINES, NOISE_PER, OPTIMIZERS, HogwildTrainer, MiniBatchTrainer,
-                     StreamedCorpus, make_optimizer, resolve_engine, set_threads)
-from .model import INITS, SkipGram
+from .model import SkipGram
+from .optim import make_optimizer
+from .plan import TrainConfig, make_plan
 from .plot import plot_loss
 from .query import Embeddings
-from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING, build_examples, resolve_sampler
 from .vocab import Vocab
-
-DTYPES = ("float32", "float64")
-
-
-@dataclass
-class TrainConfig:
-    """Every hyper-parameter of a run; the defaults are the seed chapter's.
-
-    ``engine``, ``optimizer``, ``threads``, ``deterministic`` and ``noise_per`` choose how
-    the run trains (see :mod:`w2v_np.engine`); ``lr`` ``None`` means the optimizer's default
-    (:data:`~w2v_np.engine.DEFAULT_LR`: the seed's 0.002 for Adam, word2vec.c's 0.025 for SGD);
-    ``init`` how the tables start (:func:`~w2v_np.model.initial_tables`).
-    """
-    corpus: str = "ptb"
-    epochs: int = 5
-    batch_size: int = 512
-    window: int = 5
-    negative: int = 5
-    dim: int = 100
-    lr: float = None
-    min_count: int = 10
-    sample: float = 1e-4
-    subsampling: str = "seed"
-    seed: int = 0
-    backend: str = "numpy"
-    dtype: str = "float32"
-    sampler: str = "auto"
-    resample: str = "once"
-    engine: str = "auto"
-    optimizer: str = "adam"
-    threads: int = None
-    deterministic: bool = False
-    noise_per: str = "pair"
-    init: str = "xavier"
-
-    def validate(self):
-        """Raise :class:`W2VError` naming the first impossible value; fill in the default ``lr``."""
-        optional = ("threads",) if self.threads is not None else ()
-        for name in ("epochs", "batch_size", "window", "negative", "dim", "min_count", *optional):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise W2VError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.deterministic, bool):
-            raise W2VError(f"deterministic must be True or False, got {self.deterministic!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise W2VError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.lr is None:
-            self.lr = DEFAULT_LR[self.optimizer]
-        if not (_is_number(self.lr) and self.lr > 0):
-            raise W2VError(f"learning rate must be a positive number, got {self.lr!r}")
-        if not (_is_number(self.sample) and self.sample >= 0):
-            raise W2VError(f"sample must be a number >= 0, got {self.sample!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise W2VError(f"seed must be a non-negative integer, got {self.seed!r}")
-        for name, choices in (("dtype", DTYPES), ("sampler", SAMPLERS), ("resample", RESAMPLE),
-                              ("engine", ENGINES), ("subsampling", SUBSAMPLING), ("noise_per", NOISE_PER),
-                              ("init", INITS)):
-            if getattr(self, name) not in choices:
-                raise W2VError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
-
-
-def _is_int(value):
-    """An integer that is not a bool."""
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
-
-
-def _is_number(value):
-    """A finite real number that is not a bool."""
-    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-            and math.isfinite(value))
 
 
 @dataclass
@@ -196,6 +124,8 @@ PLOT_INTERVAL = 10.0
 def train(config, out_dir=None, probes=None, quiet=False, log=print):
     """Run a whole training job and return a :class:`TrainResult`.
 
+    ``config`` is a :class:`~w2v_np.plan.TrainConfig`; it is resolved into a
+    :class:`~w2v_np.plan.Plan` (and refused, in one line, if impossible) before any work.
     ``probes`` are words whose nearest tokens are printed at the end; they are checked
     as soon as the vocabulary exists, before any training time is spent.  ``None``
     means ``chip`` (the seed's probe) when the vocabulary has it, else none.
@@ -207,11 +137,11 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     each atomically.  A run that fails before its first checkpoint leaves no folder it
     created; a later failure leaves a checkpoint that :func:`resume` continues.  A folder
     holding a checkpoint is refused: continue that run with :func:`resume` instead of
-    overwriting it.
+    overwriting it.  Without ``out_dir`` nothing is written.
     """
-    _check_setup(config)
+    plan = make_plan(config)
     if out_dir is None:
-        return _run(config, None, probes, quiet, log)
+        return _run(config, plan, None, probes, quiet, log)
     out_dir = Path(out_dir)
     if (out_dir / CHECKPOINT).exists():
         raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir} "
@@ -222,7 +152,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     except OSError as exc:
         raise W2VError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
     try:
-        return _run(config, out_dir, probes, quiet, log)
+        return _run(config, plan, out_dir, probes, quiet, log)
     except BaseException:
         if created and not any(out_dir.iterdir()):
             out_dir.rmdir()
@@ -234,11 +164,12 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
     of epochs, ``backend`` may move the run to another array backend and ``threads``
-    change the number of threads.  The corpus is
-    read again and must be the same file, byte for byte (size and BLAKE2 hash).  With ``resample="once"``
-    (and the same backend) the resumed run ends with exactly the vectors of an
-    uninterrupted one: the examples are rebuilt from the seed and the tables, Adam's
-    state and the random streams are restored bit for bit.
+    change the number of threads.  The corpus is read again and must be the same file,
+    byte for byte (size and BLAKE2 hash).  The d2l method keeps the data pipeline that ran
+    (``sampler``).  With ``resample="once"`` (and the same backend) the resumed run ends
+    with exactly the vectors of an uninterrupted one: the examples are rebuilt from the
+    seed and the tables, the optimizer's state and the random streams are restored bit
+    for bit.
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
@@ -250,124 +181,92 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
     try:
-        config = TrainConfig(**dict(meta["config"], corpus=meta["corpus_path"], sampler=meta["sampler"]))
+        config = TrainConfig(**dict(meta["config"], corpus=meta["corpus_path"]))
+        if config.method == "d2l":
+            config.sampler = meta["plan"]["sampler"]
     except (KeyError, TypeError) as exc:
         raise W2VError(f"{out_dir / CHECKPOINT} holds an unusable configuration ({exc})") from None
-    if epochs is not None:
-        config.epochs = epochs
-    if backend is not None:
-        config.backend = backend
-    if threads is not None:
-        config.threads = threads
-    _check_setup(config)
-    if config.epochs < checkpoint.epoch:
+    for name, value in (("epochs", epochs), ("backend", backend), ("threads", threads)):
+        if value is not None:
+            setattr(config, name, value)
+    plan = make_plan(config)
+    if plan.epochs < checkpoint.epoch:
         raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "
-                       f"--epochs {config.epochs} cannot undo them")
-    return _run(config, out_dir, probes, quiet, log, checkpoint)
+                       f"--epochs {plan.epochs} cannot undo them")
+    return _run(config, plan, out_dir, probes, quiet, log, checkpoint)
 
 
-def _check_setup(config):
-    """Validate ``config`` and everything it asks of this machine, before any work is done."""
-    config.validate()
-    if resolve_engine(config.engine, get_backend(config.backend)) == "cuda" and config.dtype != "float32":
-        raise W2VError(f"the GPU kernels (engine numba on the cupy backend) train float32 tables, not "
-                       f"{config.dtype}; use --engine numpy for {config.dtype} on the GPU")
-    if config.noise_per != "pair" and not streams_corpus(config):
-        raise W2VError(f"noise_per {config.noise_per!r} needs the streaming SGD (--optimizer sgd with "
-                       "--engine numba on the CPU, not --deterministic)")
-    resolve_sampler(config.sampler)
-    set_threads(config.threads)
+def prepare(plan, rng, probes=None):
+    """Read the corpus, build the vocabulary, check the probe words, prepare the trainer's data.
 
+    ``plan.sampler`` chooses the implementation of the data pipeline (tokenising included):
+    the Numba kernels or the NumPy reference.
 
-def streams_corpus(config):
-    """Whether the run trains with the streaming SGD (no examples prepared in advance)."""
-    return (config.optimizer == "sgd" and not config.deterministic
-            and resolve_engine(config.engine, get_backend(config.backend)) == "numba")
-
-
-def prepare(config, rng, probes=None):
-    """Read the corpus, build the vocabulary, check the probe words, build the examples.
-
-    ``config.sampler`` chooses the implementation of the whole data pipeline (tokenising
-    included): the Numba kernels or the NumPy reference.
-
-    Returns ``(vocab, examples, probes)``; ``probes=None`` becomes ``[chip]`` when the
-    vocabulary has it, else ``[]``.  ``examples`` is a :class:`~w2v_np.engine.StreamedCorpus`
-    when the run streams (:func:`streams_corpus`).
+    Returns ``(vocab, data, probes)``: ``data`` is what the plan's trainer prepared
+    (examples for the d2l method, a streamed corpus for word2vec); ``probes=None`` becomes
+    ``[chip]`` when the vocabulary has it, else ``[]``.
     """
-    sampler = resolve_sampler(config.sampler)
-    corpus = read_corpus(resolve_corpus(config.corpus), use_kernels=sampler == "numba")
-    vocab = Vocab.from_counts(corpus.types, corpus.counts, config.min_count)
+    corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=plan.sampler == "numba")
+    vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
     if probes is None:
         probes = [DEFAULT_PROBE] if DEFAULT_PROBE in vocab else []
     for word in probes:
         if word not in vocab:
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
-                           f"({len(vocab)} tokens with count >= {config.min_count})")
+                           f"({len(vocab)} tokens with count >= {plan.min_count})")
     ids, to_vocab = corpus.type_ids, vocab.ids_of(corpus.types)
     # In place, a slice at a time: the whole corpus's ids are never held twice.
     for start in range(0, ids.shape[0], ENCODE_SLICE):
         ids[start:start + ENCODE_SLICE] = to_vocab[ids[start:start + ENCODE_SLICE]]
-    if streams_corpus(config):
-        return vocab, StreamedCorpus(ids, corpus.offsets, vocab.counts, max_window=config.window,
-                                     num_noise_words=config.negative, sample=config.sample,
-                                     subsampling=config.subsampling), list(probes)
-    examples = build_examples(ids, corpus.offsets, vocab.counts, max_window=config.window,
-                              num_noise_words=config.negative, sample=config.sample, rng=rng,
-                              sampler=sampler, resample=config.resample, subsampling=config.subsampling)
-    return vocab, examples, list(probes)
+    return vocab, plan.trainer.prepare(plan, ids, corpus.offsets, vocab.counts, rng), list(probes)
 
 
-def _run(config, out_dir, probes, quiet, log, checkpoint=None):
+def _use_threads(plan):
+    """Let Numba's kernels use the plan's threads (Numba's setting is global to the process)."""
+    if plan.uses_numba:
+        import numba
+        numba.set_num_threads(plan.threads)
+
+
+def _run(config, plan, out_dir, probes, quiet, log, checkpoint=None):
     with SigintLatch() as latch:
-        return _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch)
+        return _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch)
 
 
-def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
+def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
     say = (lambda *args: None) if quiet else log
     if out_dir is not None:
         remove_stale_temporaries(out_dir, RUN_FILES)
         # Hashed before the corpus is prepared, so a changed corpus is refused at once.
-        corpus_path = resolve_corpus(config.corpus).resolve()
+        corpus_path = resolve_corpus(plan.corpus).resolve()
         fingerprint = file_fingerprint(corpus_path)
         if checkpoint is not None and fingerprint != checkpoint.meta["corpus_fingerprint"]:
             raise W2VError(f"the corpus {corpus_path} has changed since the checkpoint (its size or "
                            f"content differs); cannot resume")
-    data_rng, shuffle_rng, init_rng = _random_streams(config.seed)
+    _use_threads(plan)
+    data_rng, shuffle_rng, init_rng = _random_streams(plan.seed)
     prep_start = time.perf_counter()
-    vocab, examples, probes = prepare(config, data_rng, probes)
+    vocab, data, probes = prepare(plan, data_rng, probes)
     prep_seconds = time.perf_counter() - prep_start
-    xp = get_backend(config.backend)
-    engine = resolve_engine(config.engine, xp)
-    if isinstance(examples, StreamedCorpus):
-        sampler = "numba"
-        say(f"vocabulary {len(vocab)}, {len(examples)} tokens streamed (windows and noise words drawn "
-            f"on the fly), prepared in {prep_seconds:.2f} s")
-    else:
-        sampler = examples.sampler
-        drawn = ("windows and noise words drawn anew each epoch" if config.resample == "epoch"
-                 else f"{examples.num_pairs} pairs")
-        say(f"vocabulary {len(vocab)}, {len(examples)} centers, {drawn}, "
-            f"prepared in {prep_seconds:.2f} s ({sampler} sampler)")
+    say(f"vocabulary {len(vocab)}, {plan.trainer.describe(data, plan)}, prepared in {prep_seconds:.2f} s")
 
-    model = SkipGram(len(vocab), config.dim, rng=init_rng, xp=xp, dtype=np.dtype(config.dtype),
-                     init=config.init)
-    optimizer = make_optimizer(config.optimizer, model.params, config.lr, config.epochs * len(examples))
-    if isinstance(examples, StreamedCorpus):
-        trainer = HogwildTrainer(model, optimizer, examples, config.noise_per)
-    else:
-        trainer = MiniBatchTrainer(model, optimizer, examples, config.batch_size, engine, config.deterministic)
+    model = SkipGram(len(vocab), plan.dim, rng=init_rng, xp=get_backend(plan.backend), dtype=np.dtype(plan.dtype),
+                     init=plan.init)
+    # len(data), the work of an epoch, is what SGD's schedule counts: examples for the d2l
+    # method, corpus tokens for word2vec (as word2vec.c decays its rate).
+    optimizer = make_optimizer(plan.optimizer, model.params, plan.lr, plan.epochs * len(data))
+    trainer = plan.trainer(plan, model, optimizer, data)
     streams = {"data": data_rng, "shuffle": shuffle_rng}
     epochs, resumed_at = [], []
     if checkpoint is not None:
         _restore(checkpoint, vocab, model, optimizer, streams)
         epochs, resumed_at = checkpoint.meta["epochs"], checkpoint.meta["resumed_at"] + [checkpoint.epoch]
-        say(f"resumed after epoch {checkpoint.epoch} of {config.epochs}")
+        say(f"resumed after epoch {checkpoint.epoch} of {plan.epochs}")
 
     def metrics():
         # With resample "epoch" every epoch draws its own pairs: num_pairs is the first epoch's.
-        return {"config": dict(asdict(config), corpus=os.fspath(config.corpus)), "sampler": sampler,
-                "engine": engine, "vocab_size": len(vocab),
+        return {"plan": plan.to_dict(), "config": dict(asdict(config), corpus=os.fspath(config.corpus)),
+                "vocab_size": len(vocab),
                 "num_centers": epochs[0]["centers"] if epochs else trainer.num_centers,
                 "num_pairs": epochs[0]["pairs"] if epochs else None, "prep_seconds": prep_seconds,
                 "train_seconds": sum(e["seconds"] for e in epochs), "epochs": epochs,
@@ -378,13 +277,13 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
     def save_progress():
         nonlocal last_plot
         # The checkpoint goes last: once it exists, metrics.json covers its epochs.  Drawing
-        # loss.png costs about 0.08 s (0.4 s the first time), a sixth of a fast PTB epoch:
-        # it is drawn at most every PLOT_INTERVAL seconds, counted from the start of
-        # training, and after the last epoch, so a short run draws it once.
+        # loss.png costs a noticeable share of a fast epoch: it is drawn at most every
+        # PLOT_INTERVAL seconds, counted from the start of training, and after the last
+        # epoch, so a short run draws it once.
         current = metrics()
         if epochs:
             _write_metrics(current, out_dir)
-            if len(epochs) == config.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL:
+            if len(epochs) == plan.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL:
                 plot_loss(epochs, out_dir / "loss.png")
                 last_plot = time.perf_counter()
         meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
@@ -395,14 +294,14 @@ def _run_latched(config, out_dir, probes, quiet, log, checkpoint, latch):
 
     if out_dir is not None and checkpoint is None:
         save_progress()
-    for epoch in range(len(epochs) + 1, config.epochs + 1):
+    for epoch in range(len(epochs) + 1, plan.epochs + 1):
         epoch_start = time.perf_counter()
-        bar = Progress(trainer.num_batches, f"epoch {epoch}/{config.epochs}",
+        bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}",
                        enabled=not quiet and sys.stderr.isatty(), latch=latch)
         done = trainer.run_epoch(streams, bar)
         seconds = time.perf_counter() - epoch_start
         epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
-        say(f"epoch {epoch}/{config.epochs}: loss {done['loss']:.4f}, {seconds:.2f} s, "
+        say(f"epoch {epoch}/{plan.epochs}: loss {done['loss']:.4f}, {seconds:.2f} s, "
             f"{done['centers'] / seconds:,.0f} centers/s")
         if out_dir is not None:
             save_progress()

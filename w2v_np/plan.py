@@ -1,0 +1,306 @@
+"""From what a user asks to what runs: a :class:`TrainConfig` becomes a frozen :class:`Plan`, once.
+
+Two questions are answered apart (``../shared/GUIDE.md`` §2):
+
+- the **method**, *what* is computed: ``d2l``, the chapter's padded mini-batches and the mean
+  masked BCE of each example (:mod:`w2v_np.d2l`), or ``word2vec``, word2vec.c's streaming
+  per-pair SGD (:mod:`w2v_np.word2vec`);
+- the **engine** (implementation), *how* it runs: ``numpy`` (the readable reference, on
+  NumPy or CuPy arrays), ``numba`` (fused CPU kernels) or ``cuda`` (numba.cuda kernels on
+  CuPy arrays).  Implementations of one method agree to float rounding; ``auto`` picks the
+  fastest one available and never another method.
+
+:func:`make_plan` is the only place that knows which combinations exist (:data:`TRAINERS`,
+keyed by ``(method, engine)``), fills in each method's defaults (:data:`METHOD_DEFAULTS`,
+:data:`DEFAULT_LR`), and refuses, in one line, every impossible value and every setting the
+chosen method does not use.  It has no side effects; the plan it returns is recorded whole in
+``metrics.json`` and in the checkpoint.
+"""
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from .backend import BACKENDS, get_backend
+from .d2l import NumbaTrainer, ReferenceTrainer
+from .errors import W2VError
+from .gpu_step import CudaTrainer
+from .kernels import cuda_available, numba_available
+from .model import INITS
+from .optim import OPTIMIZERS
+from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
+from .word2vec import HogwildTrainer
+
+METHODS = ("d2l", "word2vec")
+ENGINES = ("auto", "numpy", "numba", "cuda")
+"""What users choose; a plan's engine is one of ``numpy``, ``numba``, ``cuda``."""
+DTYPES = ("float32", "float64")
+NOISE_PER = ("pair", "window")
+"""How often the word2vec method draws noise words: per (center, context word) pair as
+word2vec.c, or once per window, shared by its context words (HogBatch)."""
+
+TRAINERS = {
+    ("d2l", "numpy"): ReferenceTrainer,
+    ("d2l", "numba"): NumbaTrainer,
+    ("d2l", "cuda"): CudaTrainer,
+    ("word2vec", "numba"): HogwildTrainer,
+}
+"""The trainer class of each (method, engine) that exists; adding a trainer is adding a row."""
+
+METHOD_DEFAULTS = {
+    "d2l": {"optimizer": "adam", "subsampling": "seed", "init": "xavier", "batch_size": 512,
+            "resample": "once", "sampler": "auto"},
+    "word2vec": {"optimizer": "sgd", "subsampling": "word2vec", "init": "word2vec", "noise_per": "pair"},
+}
+"""The settings each method uses and their defaults (the chapter's for ``d2l``, word2vec.c's
+for ``word2vec``).  A setting of another method's table is refused."""
+
+DEFAULT_LR = {(method, name): lr for name, optimizer in OPTIMIZERS.items()
+              for method, lr in optimizer.DEFAULT_LR.items()}
+"""The default learning rate of each (method, optimizer) that exists: the optimizers' own
+``DEFAULT_LR`` (a rate fits the objective it scales; see :mod:`w2v_np.optim`)."""
+METHOD_OPTIMIZERS = {method: tuple(name for m, name in DEFAULT_LR if m == method) for method in METHODS}
+
+_CHOICES = {"method": METHODS, "engine": ENGINES, "backend": BACKENDS, "dtype": DTYPES,
+            "subsampling": SUBSAMPLING, "init": INITS, "resample": RESAMPLE, "sampler": SAMPLERS,
+            "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS)}
+_POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads")
+
+
+@dataclass
+class TrainConfig:
+    """What a user asks of a run; :func:`make_plan` resolves it.
+
+    The defaults are the chapter's.  Settings that default to ``None`` take the chosen
+    method's default (:data:`METHOD_DEFAULTS`, :data:`DEFAULT_LR`); naming one that the
+    method does not use is an error (``batch_size``, ``resample`` and ``sampler`` belong
+    to ``d2l``, ``noise_per`` to ``word2vec``).  ``threads`` ``None`` means every core
+    Numba may use; ``deterministic`` asks for the same bits on every run.
+    """
+    corpus: str = "ptb"
+    method: str = "d2l"
+    engine: str = "auto"
+    epochs: int = 5
+    window: int = 5
+    negative: int = 5
+    dim: int = 100
+    min_count: int = 10
+    sample: float = 1e-4
+    seed: int = 0
+    backend: str = "numpy"
+    dtype: str = "float32"
+    threads: int = None
+    deterministic: bool = False
+    optimizer: str = None
+    lr: float = None
+    subsampling: str = None
+    init: str = None
+    batch_size: int = None
+    resample: str = None
+    sampler: str = None
+    noise_per: str = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A run, every choice resolved.
+
+    ``method`` and ``engine`` (``numpy``, ``numba`` or ``cuda``) pick the trainer
+    (:data:`TRAINERS`); ``backend`` is ``numpy`` or ``cupy``; ``sampler`` is ``numpy`` or
+    ``numba``, the data pipeline that runs (always ``numba`` for ``word2vec``, which draws
+    inside its kernel); ``reduction`` says in what order gradients are summed: ``fixed`` (an order set
+    by the batch), ``sorted`` or ``atomic`` (the GPU), ``serial`` or ``hogwild`` (one or
+    several threads of the streaming SGD); ``deterministic`` whether the same seed gives
+    the same bits on every run; ``threads`` Numba's threads (1 when no Numba kernel runs).
+    Settings the method does not use are ``None``.
+    """
+    method: str
+    engine: str
+    backend: str
+    optimizer: str
+    lr: float
+    subsampling: str
+    init: str
+    batch_size: int
+    resample: str
+    sampler: str
+    noise_per: str
+    reduction: str
+    deterministic: bool
+    threads: int
+    corpus: str
+    epochs: int
+    window: int
+    negative: int
+    dim: int
+    min_count: int
+    sample: float
+    seed: int
+    dtype: str
+
+    @property
+    def trainer(self):
+        """The trainer class of this plan's (method, engine)."""
+        return TRAINERS[self.method, self.engine]
+
+    @property
+    def uses_numba(self):
+        """Whether any Numba kernel runs on the CPU (its threads then matter)."""
+        return _uses_numba(self.engine, self.sampler)
+
+    def to_dict(self):
+        """The plan as JSON-ready values."""
+        return asdict(self)
+
+
+def _uses_numba(engine, sampler):
+    return engine == "numba" or sampler == "numba"
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _is_int(value):
+    """An integer that is not a bool."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
+
+
+def _is_number(value):
+    """A finite real number that is not a bool."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+            and math.isfinite(value))
+
+
+def _check_values(config):
+    """Refuse a value no method accepts: wrong type, out of range, not a known choice."""
+    if not isinstance(config.corpus, (str, os.PathLike)):
+        raise W2VError(f"corpus must be 'ptb' or a path to a text file, got {config.corpus!r}")
+    for name in _POSITIVE_INTS:
+        value = getattr(config, name)
+        if value is not None and (not _is_int(value) or value < 1):
+            raise W2VError(f"{name} must be a positive integer, got {value!r}")
+    if not (_is_number(config.sample) and config.sample >= 0):
+        raise W2VError(f"sample must be a number >= 0, got {config.sample!r}")
+    if not _is_int(config.seed) or config.seed < 0:
+        raise W2VError(f"seed must be a non-negative integer, got {config.seed!r}")
+    if config.lr is not None and not (_is_number(config.lr) and config.lr > 0):
+        raise W2VError(f"learning rate must be a positive number, got {config.lr!r}")
+    if not isinstance(config.deterministic, bool):
+        raise W2VError(f"deterministic must be True or False, got {config.deterministic!r}")
+    for name, choices in _CHOICES.items():
+        value = getattr(config, name)
+        # None means "the method's default" only where the field's default is None.
+        if (value is not None or getattr(TrainConfig, name) is not None) and value not in choices:
+            raise W2VError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _method_settings(config):
+    """The method's own settings, defaults filled in; refuses another method's settings."""
+    method = config.method
+    settings = METHOD_DEFAULTS[method]
+    for other, its_settings in METHOD_DEFAULTS.items():
+        for name in its_settings.keys() - settings.keys():
+            if getattr(config, name) is not None:
+                raise W2VError(f"{_flag(name)} is a setting of --method {other}; --method {method} does not "
+                               f"use it")
+    resolved = {name: default if getattr(config, name) is None else getattr(config, name)
+                for name, default in settings.items()}
+    if resolved["optimizer"] not in METHOD_OPTIMIZERS[method]:
+        raise W2VError(f"--method {method} trains with {' or '.join(METHOD_OPTIMIZERS[method])} only, "
+                       f"not --optimizer {resolved['optimizer']}")
+    return resolved
+
+
+def _engine(config, backend):
+    """The engine that runs ``config.method`` on ``backend`` (``"numpy"`` or ``"cupy"``)."""
+    method, engine = config.method, config.engine
+    engines = [e for m, e in TRAINERS if m == method]
+    if backend == "cupy":
+        if not {"numpy", "cuda"} & set(engines):
+            raise W2VError(f"--method {method} has no engine for --backend cupy (it runs on the CPU); "
+                           "use --method d2l on the GPU")
+        # On CuPy arrays: the reference, or the numba.cuda kernels (--engine numba there).
+        engine = {"auto": "cuda" if cuda_available() else "numpy", "numba": "cuda"}.get(engine, engine)
+    elif engine == "auto":
+        engine = "numba" if numba_available() else "numpy"
+    if engine not in engines:
+        hint = "; install Numba: pip install 'w2v-np[fast]'" if "numba" in engines and not numba_available() else ""
+        raise W2VError(f"--method {method} has no {engine} engine (its engines: {', '.join(engines)}){hint}")
+    if engine == "numba" and not numba_available():
+        raise W2VError("the numba engine needs Numba, which is not installed: pip install 'w2v-np[fast]'"
+                       + (" (or use --engine numpy)" if "numpy" in engines else ""))
+    if engine == "cuda":
+        if backend != "cupy":
+            raise W2VError("--engine cuda runs on the GPU: add --backend cupy")
+        if not cuda_available():
+            raise W2VError("the cuda engine needs numba.cuda to see the GPU (Numba, or the CUDA libraries it "
+                           "uses, are missing); use --engine numpy with --backend cupy")
+        if config.dtype != "float32":
+            raise W2VError(f"the cuda engine trains float32 tables, not {config.dtype}; use --engine numpy for "
+                           f"{config.dtype} on the GPU")
+    return engine
+
+
+def _sampler(sampler):
+    """``numpy`` or ``numba`` for ``--sampler``."""
+    if sampler == "auto":
+        return "numba" if numba_available() else "numpy"
+    if sampler == "numba" and not numba_available():
+        raise W2VError("--sampler numba needs Numba, which is not installed: pip install 'w2v-np[fast]' "
+                       "(or use --sampler numpy)")
+    return sampler
+
+
+def _threads(config, uses_numba):
+    """Numba's threads for the run (1 when no Numba kernel runs on the CPU)."""
+    if not uses_numba:
+        if config.threads not in (None, 1):
+            raise W2VError("--threads sets the threads of the Numba kernels, and this run uses none "
+                           "(engine and sampler numpy)" if numba_available() else
+                           "--threads needs Numba, which is not installed: pip install 'w2v-np[fast]'")
+        return 1
+    import numba
+    available = numba.config.NUMBA_NUM_THREADS
+    if config.threads is not None and config.threads > available:
+        raise W2VError(f"threads must lie in 1..{available} (the threads Numba can use here), got {config.threads}")
+    return available if config.threads is None else int(config.threads)
+
+
+def _reduction(config, engine, threads):
+    """``(reduction, deterministic)``: how gradients are summed, and whether bits repeat."""
+    if config.method == "word2vec":
+        if threads == 1:
+            return "serial", True
+        if config.deterministic:
+            raise W2VError("--deterministic with --method word2vec needs --threads 1: its threads update "
+                           "the tables without locks (Hogwild), so their races vary from run to run")
+        return "hogwild", False
+    if engine == "cuda":
+        return ("sorted", True) if config.deterministic else ("atomic", False)
+    return "fixed", True
+
+
+def make_plan(config):
+    """Resolve ``config`` (a :class:`TrainConfig`) into a :class:`Plan`; :class:`W2VError` names the
+    first impossible value or unused setting.  No side effects."""
+    if not isinstance(config, TrainConfig):
+        raise W2VError(f"a run is configured by a TrainConfig, got {type(config).__name__}")
+    _check_values(config)
+    settings = _method_settings(config)
+    backend = "numpy" if get_backend(config.backend) is np else "cupy"
+    engine = _engine(config, backend)
+    # word2vec's data pipeline is its kernels' (tokenising, and drawing inside the streaming step).
+    settings["sampler"] = _sampler(settings["sampler"]) if "sampler" in settings else "numba"
+    values = {f.name: None for f in fields(Plan)}
+    values.update({name: getattr(config, name) for name in values.keys() & {f.name for f in fields(TrainConfig)}})
+    values.update(settings, engine=engine, backend=backend, corpus=os.fspath(config.corpus))
+    values["lr"] = DEFAULT_LR[config.method, settings["optimizer"]] if config.lr is None else config.lr
+    # Plain Python numbers, so that the plan goes to JSON as it is (NumPy scalars are accepted).
+    for name in ("epochs", "window", "negative", "dim", "min_count", "seed", "batch_size"):
+        values[name] = None if values[name] is None else int(values[name])
+    values["sample"], values["lr"] = float(config.sample), float(values["lr"])
+    values["threads"] = _threads(config, _uses_numba(engine, settings["sampler"]))
+    values["reduction"], values["deterministic"] = _reduction(config, engine, values["threads"])
+    return Plan(**values)
