@@ -8,15 +8,15 @@ Engines (``--engines``, default: every one available here):
 - ``w2v-np:VARIANT``, ``w2v-np train`` (see :data:`W2V_VARIANTS`): ``numpy`` the NumPy
   reference (engine and data pipeline); ``numba`` the exact fast path (fused kernels, dense
   Adam); ``numba-lazy-adam``; ``numba-d2l-sgd`` mini-batch SGD on the chapter's batches;
-  ``numba-sgd`` the word2vec method (streaming Hogwild SGD); ``cupy`` the reference engine on the CuPy backend (with
-  a GPU); ``cupy-fused`` the numba.cuda kernels on it (atomics), ``cupy-fused-det`` their
+  ``numba-word2vec`` the word2vec method (streaming Hogwild SGD); ``cupy`` the reference
+  engine on the CuPy backend (with a GPU); ``cupy-fused`` the numba.cuda kernels on it (atomics), ``cupy-fused-det`` their
   deterministic form (sorted reduction);
 - ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
 - ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings,
   trained from the sentences in memory (its faster mode; ``--gensim-stream`` re-reads the file).
 
 Any engine may carry its own hyper-parameters after ``@``, as ``name=value`` pairs joined
-by commas: ``w2v-np:numba-sgd@window=10,negative=15`` or ``gensim@window=10``; they become
+by commas: ``w2v-np:numba-word2vec@window=10,negative=15`` or ``gensim@window=10``; they become
 the engine's flags (``--window 10 --negative 15``), and the name, settings included, labels
 its rows.
 
@@ -63,7 +63,7 @@ W2V_VARIANTS = {
     "numba": ["--engine", "numba"],
     "numba-lazy-adam": ["--engine", "numba", "--optimizer", "lazy-adam"],
     "numba-d2l-sgd": ["--engine", "numba", "--optimizer", "sgd"],
-    "numba-sgd": ["--method", "word2vec"],
+    "numba-word2vec": ["--method", "word2vec"],
     "cupy": ["--engine", "numpy", "--backend", "cupy"],
     "cupy-fused": ["--engine", "numba", "--backend", "cupy"],
     "cupy-fused-det": ["--engine", "numba", "--backend", "cupy", "--deterministic"],
@@ -136,10 +136,12 @@ def command(engine, corpus, seed, folder, settings):
     shared = ["--corpus", str(corpus), "--epochs", str(settings.epochs), "--seed", str(seed),
               "--dim", str(settings.dim)]
     if engine.startswith("w2v-np"):
+        variant = W2V_VARIANTS[engine.split(":")[1]]
+        # --resample is the d2l method's: the word2vec method draws everything on the fly.
+        resample = [] if "word2vec" in variant else ["--resample", settings.resample]
         return [sys.executable, "-m", "w2v_np", "train", *shared, "--out", str(folder / "run"), "--quiet",
-                "--min-count", str(settings.min_count), "--resample", settings.resample,
-                *W2V_VARIANTS[engine.split(":")[1]], *(["--threads", str(settings.threads)]
-                                                       if "numba" in engine else []), *tuned]
+                "--min-count", str(settings.min_count), *resample, *variant,
+                *(["--threads", str(settings.threads)] if "numba" in engine else []), *tuned]
     shared += ["--json", str(folder / "result.json"), "--vectors", str(folder / "vectors.txt")]
     if engine.startswith("torch"):
         return [sys.executable, str(BENCH / "torch_reference.py"), "--device", engine.split(":")[1],

@@ -11,7 +11,7 @@ Two parts, both written to ``results/NAME.json`` and a section of RESULTS.md:
    reference on ``cuda``.  Engines whose package or GPU is missing are skipped with a note,
    so on a machine without a GPU this is a CPU table.  For a 100M-token synthetic corpus
    (``bench/synthetic.py``) name the engines that can afford it, e.g.
-   ``--engines w2v-np:numba-sgd w2v-np:cupy-fused w2v-np:cupy-fused@optimizer=sgd``.
+   ``--engines w2v-np:numba-word2vec w2v-np:cupy-fused w2v-np:cupy-fused@optimizer=sgd``.
 2. **Kernels** (with CuPy and a GPU): each kernel of ``w2v_np.kernels.gpu`` on PTB's
    batches (batch 512, the seed's windows and noise words), timed by CUDA events around
    ``--kernel-batches`` launches after a warm-up; the bytes each launch must move (a

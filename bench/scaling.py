@@ -2,7 +2,7 @@
 
 Usage: python bench/scaling.py [--tokens 1e6 1e7 1e8] [--vocabs 1e4 1e5 1e6] [--dims 50 100 300]
                                [--base-tokens 1e7] [--base-vocab 1e5] [--base-dim 100]
-                               [--engines w2v-np:numba-sgd gensim] [--epochs 1] [--data DIR] [--name NAME]
+                               [--engines w2v-np:numba-word2vec gensim] [--epochs 1] [--data DIR] [--name NAME]
 
 Three sweeps on synthetic corpora (``bench/synthetic.py``: Zipf vocabulary, planted word
 groups, a ``pairs.tsv`` scoring how well the groups are recovered), each varying one
@@ -16,7 +16,7 @@ Each point is one fresh process per engine (``compare.run_once``): end-to-end, p
 and training seconds, corpus words per second of training, the child's peak resident memory,
 and the Spearman of its vectors on the corpus's ``pairs.tsv``.  Engines are ``compare.py``'s
 (``ENGINE@name=value,...`` included).  The default is w2v-np's streaming Hogwild SGD
-(``w2v-np:numba-sgd``, which holds the corpus's token ids and draws everything else on the
+(``w2v-np:numba-word2vec``, which holds the corpus's token ids and draws everything else on the
 fly) against gensim streaming the file (``--gensim-stream``, which holds only its
 vocabulary); w2v-np's mini-batch variants run with ``--resample epoch``, which keeps the
 subsampled corpus and one batch.  ``min_count`` is 5.  Corpora are generated into ``--data`` (kept and reused between
@@ -98,7 +98,7 @@ def main():
     parser.add_argument("--base-tokens", type=float, default=1e7)
     parser.add_argument("--base-vocab", type=float, default=1e5)
     parser.add_argument("--base-dim", type=int, default=100)
-    parser.add_argument("--engines", nargs="+", default=["w2v-np:numba-sgd", "gensim"], type=engine_argument)
+    parser.add_argument("--engines", nargs="+", default=["w2v-np:numba-word2vec", "gensim"], type=engine_argument)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--data", default=Path.home() / ".cache" / "w2v-np" / "synthetic",
