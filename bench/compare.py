@@ -9,8 +9,8 @@ Engines (``--engines``, default: every one available here):
   reference (engine and data pipeline); ``numba`` the exact fast path (fused kernels, dense
   Adam); ``numba-lazy-adam``; ``numba-d2l-sgd`` mini-batch SGD on the chapter's batches;
   ``numba-word2vec`` the word2vec method (streaming Hogwild SGD); ``cupy`` the reference
-  engine on the CuPy backend (with a GPU); ``cupy-fused`` the numba.cuda kernels on it (atomics), ``cupy-fused-det`` their
-  deterministic form (sorted reduction);
+  engine on the CuPy backend (with a GPU); ``cupy-fused`` the numba.cuda kernels on it
+  (atomics), ``cupy-fused-det`` their deterministic form (sorted reduction);
 - ``torch:cpu``, ``torch:cuda``: ``bench/torch_reference.py``, the seed chapter's code;
 - ``gensim``: ``bench/gensim_reference.py``, gensim's Word2Vec with the seed's settings,
   trained from the sentences in memory (its faster mode; ``--gensim-stream`` re-reads the file).
