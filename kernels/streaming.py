@@ -193,9 +193,11 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
         neu = np.empty(dim, dtype=center_table.dtype)
         scores = np.empty(num_noise_words + 1, dtype=center_table.dtype)
         targets = np.empty(num_noise_words + 2, dtype=np.int64)
-        inputs = np.empty(2 * max_window + 1, dtype=np.int64)
-        window_scores = np.empty((2 * max_window + 1, num_noise_words + 2), dtype=center_table.dtype)
-        deltas = np.empty((2 * max_window + 1, dim), dtype=center_table.dtype)
+        # A window holds at most the piece's other tokens, whatever max_window says.
+        span = min(2 * max_window, longest) + 1
+        inputs = np.empty(span, dtype=np.int64)
+        window_scores = np.empty((span, num_noise_words + 2), dtype=center_table.dtype)
+        deltas = np.empty((span, dim), dtype=center_table.dtype)
         loss_sum = 0.0
         num_centers = 0
         num_pairs = 0

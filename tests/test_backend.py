@@ -48,7 +48,7 @@ def test_cli_backend_cupy_without_cupy(tmp_path):
     corpus.write_text("a b c d\n" * 50)
     script = ("import sys; sys.modules['cupy'] = None; from w2v_np.cli import main; "
               f"sys.exit(main(['train', '--corpus', {str(corpus)!r}, '--min-count', '1', '--backend', 'cupy']))")
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["w2v-np: error: backend 'cupy' is not available: "
                                                 "CuPy is not installed (pip install 'w2v-np[gpu]')"]

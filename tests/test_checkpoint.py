@@ -20,6 +20,8 @@ import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, resume, train
 from w2v_np.checkpoint import load_checkpoint
 from w2v_np.io import read_word2vec
+from w2v_np.run_lock import LOCK_FILE
+from cli_runs import ended, wait_for
 from w2v_np.train import Progress, SigintLatch
 
 SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
@@ -50,8 +52,9 @@ def quiet(function, *args, **kwargs):
 
 
 def run_files(folder):
-    """Names in a run folder, without loss.png (drawn only when matplotlib is installed)."""
-    return {p.name for p in folder.iterdir()} - {"loss.png"}
+    """Names in a run folder, without loss.png (drawn only when matplotlib is installed) and
+    the folder's lock file."""
+    return {p.name for p in folder.iterdir()} - {"loss.png", LOCK_FILE}
 
 
 # --------------------------------------------------------------------------- the format
@@ -289,7 +292,8 @@ def cli(*args, cwd):
 
 
 def finish(process):
-    out, err = process.communicate(timeout=300)
+    """Wait for ``process`` to end, which it must do with status 0; returns its stdout."""
+    out, err = ended(process)
     assert process.returncode == 0, err
     return out
 
@@ -301,7 +305,7 @@ TRAIN_FLAGS = ["--epochs", "5", "--min-count", "2", "--dim", "16", "--batch-size
 def test_cli_resume_rejects_changed_settings(corpus, tmp_path):
     finish(cli("train", "--corpus", str(corpus), "--out", "run", *TRAIN_FLAGS[:2], "--quiet", cwd=tmp_path))
     process = cli("train", "--resume", "run", "--lr", "0.1", "--window", "2", cwd=tmp_path)
-    _, err = process.communicate(timeout=60)
+    _, err = ended(process)
     assert process.returncode == 2
     assert err.strip() == ("w2v-np: error: --resume continues a run with the settings of its checkpoint; "
                            "--lr, --window cannot be changed (only --epochs, --backend and --threads)")
@@ -328,7 +332,7 @@ def test_sigkill_at_random_points_then_resume(corpus, tmp_path):
         # Besides the random points, the first rounds kill at start-up and near the end.
         time.sleep({0: 0.02, 1: 0.97 * lifetime}.get(round_number, chooser.uniform(0, lifetime)))
         process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
+        ended(process)
         killed = process.returncode == -signal.SIGKILL
         if (folder / "checkpoint.npz").exists():
             outcomes.append(load_checkpoint(folder / "checkpoint.npz").epoch if killed else "finished")
@@ -347,15 +351,77 @@ def test_sigkill_at_random_points_then_resume(corpus, tmp_path):
     print("kill points (epochs checkpointed when killed):", outcomes)
 
 
+# Runs the CLI, SIGKILLing itself at the N-th file a run replaces (w2v_np.io.atomic_write's
+# os.replace), just before or just after the replacement: the temporary file is complete
+# then, and the target either old or new.
+KILL_AT_REPLACE = """
+import os, signal, sys, types
+import w2v_np.io
+from w2v_np.cli import main
+
+kill_at, moment = int(sys.argv[1]), sys.argv[2]
+replaced = []
+
+def replace(source, target):
+    replaced.append(target)
+    if len(replaced) == kill_at and moment == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.replace(source, target)
+    if len(replaced) == kill_at and moment == "after":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+w2v_np.io.os = types.SimpleNamespace(**dict(vars(os), replace=replace))
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_sigkill_at_every_file_write_then_resume(corpus, tmp_path):
+    """A 4-epoch CLI run is killed just before and just after each file it replaces — the
+    first checkpoint, every epoch's checkpoint and metrics, loss.png, and vectors.txt (22
+    kill points) — and then finished with --resume (or started again when no checkpoint
+    exists): every round ends with the uninterrupted run's vectors.txt byte for byte, its
+    4 losses in metrics.json, a checkpoint at epoch 4 and no temporary file; metrics.json
+    never claims an epoch the checkpoint lacks."""
+    flags = ["--epochs", "4", *TRAIN_FLAGS[2:]]
+    finish(cli("train", "--corpus", str(corpus), "--out", "reference", *flags, cwd=tmp_path))
+    reference = (tmp_path / "reference" / "vectors.txt").read_bytes()
+    reference_losses = [e["loss"] for e in json.loads((tmp_path / "reference" / "metrics.json").read_text())["epochs"]]
+    kill_points = []
+    for kill_at in range(1, 100):
+        for moment in ("before", "after"):
+            folder = tmp_path / f"kill{kill_at}{moment}"
+            process = subprocess.Popen([sys.executable, "-c", KILL_AT_REPLACE, str(kill_at), moment, "train",
+                                        "--corpus", str(corpus), "--out", folder.name, *flags],
+                                       cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            _, err = ended(process)
+            if process.returncode == 0:             # the run replaced fewer files: every point was tried
+                assert len(kill_points) >= 20 and any("vectors.txt" in point for point in kill_points)
+                return
+            assert process.returncode == -signal.SIGKILL, err
+            written = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+            kill_points.append(f"{moment} replacement {kill_at}: {written}")
+            if (folder / "checkpoint.npz").exists():
+                if (folder / "metrics.json").exists():
+                    claimed = len(json.loads((folder / "metrics.json").read_text())["epochs"])
+                    assert claimed <= load_checkpoint(folder / "checkpoint.npz").epoch, kill_points[-1]
+                finish(cli("train", "--resume", folder.name, "--quiet", cwd=tmp_path))
+            else:
+                finish(cli("train", "--corpus", str(corpus), "--out", folder.name, *flags, cwd=tmp_path))
+            assert run_files(folder) == RUN_FILES - {"loss.png"}, kill_points[-1]
+            assert (folder / "vectors.txt").read_bytes() == reference, kill_points[-1]
+            metrics = json.loads((folder / "metrics.json").read_text())
+            assert [e["loss"] for e in metrics["epochs"]] == reference_losses, kill_points[-1]
+            assert load_checkpoint(folder / "checkpoint.npz").epoch == 4
+    pytest.fail("the run kept replacing files: more than 99 replacements")
+
+
 def test_interrupted_cli_names_the_resume_command(corpus, tmp_path):
     """SIGINT during training ends with status 130 and the command that continues the run."""
     process = cli("train", "--corpus", str(corpus), "--out", "run", *TRAIN_FLAGS[2:], "--epochs", "200",
                   cwd=tmp_path)
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "run" / "checkpoint.npz").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(tmp_path / "run" / "checkpoint.npz")
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    _, err = ended(process)
     assert process.returncode == 130
     assert err.strip().endswith("w2v-np: interrupted; continue with: w2v-np train --resume run")
     done = load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch

@@ -55,7 +55,7 @@ def planted_vectors():
     return tokens, np.array(rows, dtype=np.float32)
 
 
-def w2v(args, cwd, timeout=60):
+def w2v(args, cwd, timeout=600):
     """Run ``python -m w2v_np ARGS`` in ``cwd`` (the installed package, not the source tree)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run([sys.executable, "-m", "w2v_np", *map(str, args)], cwd=cwd, env=env,

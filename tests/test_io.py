@@ -184,6 +184,157 @@ def test_we_read_gensim_files(tmp_path, binary):
         _assert_same_bits(read_vectors, vectors)
 
 
+# Files from other tools: GloVe (no header line), a UTF-8 byte-order mark, fastText's .bin.
+
+def _glove_and_word2vec(tmp_path, tokens, vectors, newline="\n"):
+    """The same vectors as a word2vec text file (ours) and as GloVe's format: no header line."""
+    word2vec = tmp_path / "with_header.txt"
+    write_word2vec(word2vec, tokens, vectors)
+    rows = word2vec.read_bytes().split(b"\n", 1)[1]
+    glove = tmp_path / "glove.txt"
+    glove.write_bytes(rows.replace(b"\n", newline.encode()))
+    return glove, word2vec
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("dim", [1, 2, 7])
+def test_glove_file_without_header(tmp_path, newline, dim):
+    """A file without a header line reads as the same tokens and bit-equal float32 vectors as
+    the file with one, whatever the flag for text (None, False), including D = 1 (two fields
+    per line, like a header) and trailing blank lines."""
+    vectors = _float32_values(np.random.default_rng(dim), (len(TOKENS), dim))
+    glove, word2vec = _glove_and_word2vec(tmp_path, TOKENS, vectors, newline)
+    glove.write_bytes(glove.read_bytes() + newline.encode() * 2)
+    expected_tokens, expected_vectors = read_word2vec(word2vec)
+    for binary in (None, False):
+        tokens, read_vectors = read_word2vec(glove, binary=binary)
+        assert tokens == expected_tokens == TOKENS
+        _assert_same_bits(read_vectors, expected_vectors)
+
+
+def test_gensim_reads_glove_file_like_us(tmp_path):
+    """gensim's ``no_header=True`` reads the GloVe file to the same keys and bit-equal vectors."""
+    KeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
+    vectors = _float32_values(np.random.default_rng(4), (len(TOKENS), 5))
+    glove, _ = _glove_and_word2vec(tmp_path, TOKENS, vectors)
+    kv = KeyedVectors.load_word2vec_format(glove, no_header=True)
+    tokens, read_vectors = read_word2vec(glove)
+    assert kv.index_to_key == tokens == TOKENS
+    _assert_same_bits(read_vectors, kv.vectors)
+
+
+@pytest.mark.parametrize("content, tokens, values", [
+    (b"a 0.5\n", ["a"], [[0.5]]),                                   # not two integers: a row
+    (b"2 0.5\nb 1\n", ["2", "b"], [[0.5], [1.0]]),
+    (b"1 2 3\na 1 2\n", ["1", "a"], [[2, 3], [1, 2]]),            # three fields: never a header
+    (b"2 3\na 1 2 3\nb 4 5 6\n", ["a", "b"], [[1, 2, 3], [4, 5, 6]]),   # two integers: a header
+], ids=["a 0.5", "2 0.5", "1 2 3", "2 3"])
+def test_first_line_header_or_row(tmp_path, content, tokens, values):
+    """The first line is a header only when it holds exactly two non-negative integers."""
+    path = tmp_path / "v.txt"
+    path.write_bytes(content)
+    read_tokens, vectors = read_word2vec(path)
+    assert read_tokens == tokens
+    _assert_same_bits(vectors, np.array(values, dtype=np.float32))
+
+
+def test_two_integers_are_a_header_even_for_glove(tmp_path):
+    """A GloVe file whose only row is ``2 3`` reads as a header (the documented rule), so it is
+    refused as promising 2 rows, never read as token '2'."""
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"2 3\n")
+    with pytest.raises(W2VError, match="header promises 2 x 3 "):
+        read_word2vec(path)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_byte_order_mark_is_skipped(tmp_path, header):
+    """A UTF-8 byte-order mark before the first line (header or not) is skipped, with
+    ``binary=None`` and ``binary=False``; ``binary=True`` refuses it on one line."""
+    vectors = _float32_values(np.random.default_rng(5), (len(TOKENS), 3))
+    glove, word2vec = _glove_and_word2vec(tmp_path, TOKENS, vectors)
+    path = word2vec if header else glove
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    for binary in (None, False):
+        tokens, read_vectors = read_word2vec(path, binary=binary)
+        assert tokens == TOKENS
+        _assert_same_bits(read_vectors, vectors)
+    with pytest.raises(W2VError, match="byte-order mark.*binary=True") as caught:
+        read_word2vec(path, binary=True)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("binary", [None, False, True])
+def test_fasttext_model_is_refused(tmp_path, binary):
+    """A fastText .bin (int32 magic 793712314, then version and arguments) is named as such,
+    with a pointer to the .vec file, on one line."""
+    path = tmp_path / "model.bin"
+    path.write_bytes(struct.pack("<ii", 793712314, 12) + bytes(range(256)))
+    with pytest.raises(W2VError, match=r"fastText binary model.*\.vec") as caught:
+        read_word2vec(path, binary=binary)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("content, binary, shown", [
+    ("Привет мир\n".encode(), None, r"'\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80'"),
+    (b"\x16O/\x0c\xff 1 2\n", True, r"'\x16O/\x0c\xff 1 2'"),
+    ("é".encode() * 30 + b" x\n", None, "'" + r"\xc3\xa9" * 20 + "'..."),
+], ids=["cyrillic", "control bytes", "cut at 40 bytes"])
+def test_bad_header_escapes_bytes(tmp_path, content, binary, shown):
+    """Quoted header bytes show non-ASCII and control bytes as \\xNN, cut at 40 bytes, never U+FFFD."""
+    path = tmp_path / "bad"
+    path.write_bytes(content)
+    with pytest.raises(W2VError) as caught:
+        read_word2vec(path, binary=binary)
+    message = str(caught.value)
+    assert f"bad header {shown}, expected" in message
+    assert "\ufffd" not in message and message.isascii() and str(path) in message
+
+
+HEADERLESS_REFUSALS = {
+    "ragged row": (b"a 1 2\nb 3 4\nc 5\nd 6 7\n",
+                   ":3: expected a token and 2 values, got 2 fields, as every row of a file without a header"),
+    "wider row": (b"a 1\nb 2\nc 3 4\n", ":3: expected a token and 1 values, got 3 fields"),
+    "blank line": (b"a 1\n\nb 2\n", ":2: expected a token and 1 values, got 0 fields"),
+    "line 2 differs": ("café 1\nb 1 2\n".encode(),
+                       r":2: expected a token and 1 values, got 3 fields, as every row .*; "
+                       r"or line 1 is a bad header 'caf\\xc3\\xa9 1', expected 'count dimension'"),
+    "too narrow to hold": (b"a " + b"1 " * 50 + b"\nb" + b" 2" * 50 + b"\n" + b"c 3\n" * 1000,
+                           ":3: expected a token and 50 values, got 2 fields"),
+    "non-numeric": (b"a 1\nb x\n", ":2: non-numeric value 'x'"),
+    "duplicate": (b"a 1\nb 2\na 3\n", ": duplicate token 'a' in rows 1 and 3"),
+    "nan": (b"a 1\nb nan\n", r": row 2 \('b'\) holds a non-finite value"),
+    "empty token": (b" a 1\n", ":1: empty token"),
+    "not utf-8": (b"a 1\ncaf\xff 2\n", ":2: not valid utf-8 text"),
+}
+
+
+@pytest.mark.parametrize("content, problem", HEADERLESS_REFUSALS.values(), ids=HEADERLESS_REFUSALS.keys())
+def test_headerless_refusals(tmp_path, content, problem):
+    """A file without a header is refused on one line naming the file and the first bad line
+    (lines count from 1: no header line), never read as vectors of mixed widths."""
+    path = tmp_path / "glove.txt"
+    path.write_bytes(content)
+    with pytest.raises(W2VError, match=re.escape(str(path)) + problem) as caught:
+        read_word2vec(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_headerless_narrow_rows_allocate_nothing(tmp_path):
+    """One wide first row and many narrow ones (which would make a 400 MB array) are refused
+    by the size check, naming the first narrow row, with a tracemalloc peak under 4 MiB."""
+    path = tmp_path / "glove.txt"
+    path.write_bytes(b"a" + b" 1" * 1000 + b"\n" + b"b 1\n" * 100_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(W2VError, match=":2: expected a token and 1000 values, got 2 fields"):
+            read_word2vec(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20
+
+
 F2 = struct.pack("<2f", 1.0, 2.0)
 LONG = "abcdefghijkl"  # long tokens let a file pass the size check yet miss rows
 
@@ -193,9 +344,11 @@ MALFORMED = {
     "empty file": (b"", None, "bad header"),
     "header words": (b"x y\na 1\n", None, "bad header"),
     "header one number": (b"3\na 1\n", None, "bad header"),
-    "header negative": (b"-1 2\na 1 2\n", None, "bad header"),
-    "header three numbers": (b"1 2 3\na 1 2\n", None, "bad header"),
-    "header float": (b"1.0 2\na 1 2\n", None, "bad header"),
+    # A first line of two fields that are not both integers is a row of a file without a header
+    # (GloVe); line 2's other width then points at both readings.
+    "header negative": (b"-1 2\na 1 2\n", None, ":2: expected a token and 1 values, got 3 fields.*bad header '-1 2'"),
+    "header three numbers": (b"1 2 3\na 1 2\n", True, "bad header"),   # as text: a file without a header
+    "header float": (b"1.0 2\na 1 2\n", None, ":2: expected a token and 1 values.*bad header '1.0 2'"),
     "header huge digits": (b"9" * 5000 + b" 2\n", None, "bad header"),
     "dimension 0": (b"1 0\na\n", None, "dimension 0"),
     "dimension absurd": (b"0 99999999999999999999\n", None, "too large"),

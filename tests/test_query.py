@@ -44,7 +44,6 @@ def test_most_similar_excludes_the_word_and_orders_by_cosine():
     assert [token for token, _ in result] == ["xy", "y", "z", "zero"]   # ties at 0 in row order
     np.testing.assert_allclose([c for _, c in result], [2 ** -0.5, 0, 0, 0], atol=1e-7)
     assert AXES.most_similar("x", topn=1) == result[:1]
-    assert AXES.most_similar("x", topn=0) == []
     assert len(AXES) == 5
 
 
@@ -125,6 +124,93 @@ def test_unknown_words_and_bad_input():
         Embeddings(["a", "b", "a"], np.zeros((3, 2)))
     with pytest.raises(W2VError, match="do not match 2 tokens"):
         Embeddings(["a", "b"], np.zeros((3, 2)))
+
+
+def test_array_like_vectors_give_the_same_answers():
+    """Nested lists of numbers (vectors and query vectors) answer as the float array does."""
+    tokens, vectors = random_embeddings(size=30, dim=5)
+    from_array, from_lists = Embeddings(tokens, vectors), Embeddings(tokens, vectors.tolist())
+    assert from_lists.vectors.dtype == np.float64 and from_lists.vectors.shape == (30, 5)
+    assert_same_ranking(from_lists.most_similar(["t1", "t2"], negative="t3", topn=5, restrict_vocab=20),
+                        from_array.most_similar(["t1", "t2"], negative="t3", topn=5, restrict_vocab=20))
+    assert_same_ranking(from_lists.analogy("t1", "t2", "t3", method="mul", topn=4),
+                        from_array.analogy("t1", "t2", "t3", method="mul", topn=4))
+    assert from_lists.similarity("t4", "t5") == pytest.approx(from_array.similarity("t4", "t5"), abs=1e-6)
+    vector = vectors[0] * 3 + vectors[1]
+    assert_same_ranking(from_array.most_similar([vector.tolist(), "t2"], topn=5),
+                        from_array.most_similar([vector, "t2"], topn=5))
+    assert Embeddings(("a", "b"), [[1, 0], [0, 2]]).most_similar("a", topn=1) == [("b", 0.0)]
+
+
+def test_numpy_integers_are_accepted_as_topn_and_restrict_vocab():
+    expected = AXES.most_similar("xy", topn=2, restrict_vocab=4)
+    assert AXES.most_similar("xy", topn=np.int64(2), restrict_vocab=np.int32(4)) == expected
+    assert AXES.analogy("x", "xy", "z", topn=np.uint8(2)) == AXES.analogy("x", "xy", "z", topn=2)
+
+
+@pytest.mark.parametrize("tokens, vectors, named", [
+    (["a", "b"], [1.0, 2.0], "vectors"),                                  # 1-D
+    (["a", "b"], [[[1.0, 2.0]], [[3.0, 4.0]]], "vectors"),                # 3-D
+    (["a", "b"], [[1.0, 2.0]], "vectors"),                                # one row for two tokens
+    (["a", "b"], [[1.0], [1.0, 2.0]], "vectors"),                         # ragged
+    (["a", "b"], [[1.0, None], [0.0, 1.0]], "vectors"),                   # not a number
+    (["a", "b"], [["one", "two"], ["three", "four"]], "vectors"),         # not convertible to float
+    (["a", "b"], np.array([["1", "2"], ["3", "4"]]), "vectors"),          # a string array
+    (["a", "b"], np.eye(2, dtype=int), "vectors"),                        # an integer array
+    (["a", "b"], np.eye(2, dtype=complex), "vectors"),
+    (["a", "b"], np.eye(2, dtype=bool), "vectors"),
+    ([1, 2], np.eye(2), "tokens"),
+    (["a", b"b"], np.eye(2), "tokens"),
+    ("ab", np.eye(2), "tokens"),                                          # a str is not a list of tokens
+    (None, np.eye(2), "tokens"),
+])
+def test_bad_tokens_or_vectors_are_refused_naming_them(tokens, vectors, named):
+    with pytest.raises(W2VError, match=rf"\b{named}\b"):
+        Embeddings(tokens, vectors)
+
+
+QUERIES = {"most_similar": lambda **kw: AXES.most_similar("x", **kw),
+           "analogy": lambda **kw: AXES.analogy("x", "xy", "z", **kw)}
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("argument, value", [
+    ("topn", 0), ("topn", -1), ("topn", 1.5), ("topn", "3"), ("topn", True), ("topn", np.float64(2.0)),
+    ("restrict_vocab", 1.5), ("restrict_vocab", "10"), ("restrict_vocab", True), ("restrict_vocab", np.bool_(1)),
+])
+def test_counts_must_be_positive_integers(query, argument, value):
+    """As the CLI's ``-k``: topn and restrict_vocab are positive integers (or None), never bools."""
+    with pytest.raises(W2VError, match=rf"^{argument} must be a positive integer or None, got "):
+        QUERIES[query](**{argument: value})
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: AXES.most_similar(np.ones(2)), r"positive: a query vector must have 3 components .* got 2$"),
+    (lambda: AXES.most_similar("x", negative=[np.ones(4)]), r"negative: .* 3 components .* got 4$"),
+    (lambda: AXES.most_similar([np.ones((1, 3))]), r"positive: expected words .* shape \(3,\), got ndarray of shape"),
+    (lambda: AXES.most_similar(np.array([np.nan, 1, 0])), "positive: a query vector holds nan or inf"),
+    (lambda: AXES.most_similar("x", negative=np.array([0, np.inf, 0])), "negative: a query vector holds nan or inf"),
+    (lambda: AXES.most_similar([np.array(["a", "b", "c"])]), "positive: expected words"),
+    (lambda: AXES.most_similar([1.0, 0.0, 0.0]), r"positive: expected words .*, got float 1\.0"),
+])
+def test_bad_query_vectors_are_refused_naming_them(call, named):
+    with pytest.raises(W2VError, match=f"^{named}"):
+        call()
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: AXES.most_similar(3), "positive: expected words .*, got int 3"),
+    (lambda: AXES.most_similar(["x", 3]), "positive: expected words .*, got int 3"),
+    (lambda: AXES.most_similar("x", negative=[None]), "negative: expected words .*, got NoneType None"),
+    (lambda: AXES.similarity(3, "x"), "a: expected a word"),
+    (lambda: AXES.similarity("x", ["y"]), r"b: expected a word \(str\), got list \['y'\]"),
+    (lambda: AXES.analogy("x", "y", 3), "c: expected a word"),
+    (lambda: AXES.doesnt_match(["x", b"y"]), "words: expected a word"),
+    (lambda: AXES.vector(3), "word: expected a word"),
+])
+def test_words_that_are_not_strings_are_refused_naming_them(call, named):
+    with pytest.raises(W2VError, match=f"^{named}"):
+        call()
 
 
 def test_a_zero_query_is_refused():

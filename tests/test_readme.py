@@ -41,7 +41,7 @@ FENCE = re.compile(r"^```(\S*)\s*$")
 SHELL = ("bash", "sh", "console", "shell")
 NOT_RUN = ("pip install", "pytest")
 EPOCH_CAP = 2
-TIMEOUT = 300
+TIMEOUT = 600
 
 
 @dataclasses.dataclass

@@ -271,7 +271,7 @@ def test_numba_arrays_independent_of_thread_count_subprocess(tmp_path):
         env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
         script = THREAD_SCRIPT.format(tests=tests, threads=threads, size=8 * CHUNK + 500)
         result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
         used, *digests = result.stdout.split()
         assert used == str(threads)
@@ -579,7 +579,7 @@ def test_core_works_without_numba(tmp_path):
     resampled epochs work, the kernels module is never imported) and sampler="numba" is a
     W2VError telling to pip install."""
     result = subprocess.run([sys.executable, "-c", NO_NUMBA_SCRIPT], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert lines[-1] == "numpy path OK"

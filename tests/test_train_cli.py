@@ -244,7 +244,7 @@ def test_corpus_given_as_path_object(corpus, tmp_path):
 
 # --------------------------------------------------------------------------- the w2v-np command
 
-def w2v(args, cwd, timeout=60):
+def w2v(args, cwd, timeout=600):
     """Run ``python -m w2v_np ARGS`` in ``cwd`` (the installed package, not the source tree)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run([sys.executable, "-m", "w2v_np", *map(str, args)], cwd=cwd, env=env,
@@ -298,7 +298,7 @@ def test_console_script(corpus, tmp_path):
     if script is None:
         pytest.skip("the w2v-np console script is not installed in this environment")
     done = subprocess.run([script, "train", "--help"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=600)
     assert done.returncode == 0 and "--min-count" in done.stdout
 
 
@@ -383,10 +383,10 @@ def test_cli_sampler_numba_without_numba(corpus, tmp_path):
     common = ["train", "--corpus", str(corpus), "--epochs", "1", "--dim", "8", "--min-count", "1",
               "--probe", "t0w0"]
     done = subprocess.run([sys.executable, "-c", script, *common, "--sampler", "numba", "--out", str(out)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert_usage_error(done, out, ["Numba", "pip install"])
     done = subprocess.run([sys.executable, "-c", script, *common, "--sampler", "auto"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "(numpy sampler)" in done.stdout
 
@@ -397,7 +397,7 @@ def test_cli_unknown_probe_fails_before_training(corpus, tmp_path):
     out = tmp_path / "out"
     start = time.perf_counter()
     done = w2v(["train", "--corpus", corpus, "--epochs", 1000, "--batch-size", 1, "--dim", 8,
-                "--min-count", 1, "--probe", "zebra", "--out", out, "--quiet"], tmp_path, timeout=30)
+                "--min-count", 1, "--probe", "zebra", "--out", out, "--quiet"], tmp_path, timeout=600)
     assert time.perf_counter() - start < 10
     assert_usage_error(done, out, ["zebra", "not in the vocabulary"])
 

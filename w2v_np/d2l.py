@@ -79,7 +79,8 @@ class MiniBatchTrainer:
 
     def __init__(self, plan, model, optimizer, examples):
         self.model, self.optimizer, self.examples = model, optimizer, examples
-        self.batch_size = plan.batch_size
+        # No batch holds more examples than there are: buffers are sized by this.
+        self.batch_size = min(plan.batch_size, max(len(examples), 1))
 
     @staticmethod
     def prepare(plan, ids, offsets, counts, rng):
@@ -154,7 +155,7 @@ class NumbaTrainer(MiniBatchTrainer):
         super().__init__(plan, model, optimizer, examples)
         from .kernels.minibatch import BatchWorkspace
         num_rows, dim = model.center.shape
-        self.workspace = BatchWorkspace(num_rows, dim, plan.batch_size, max(examples.max_row_length(), 1),
+        self.workspace = BatchWorkspace(num_rows, dim, self.batch_size, max(examples.max_row_length(), 1),
                                         model.center.dtype)
 
     def batches(self, rng):

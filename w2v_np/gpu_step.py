@@ -43,7 +43,7 @@ class CudaTrainer(MiniBatchTrainer):
     """The d2l method on the GPU: fused loss and gradients by one kernel, then the optimizer's ``cuda_step``.
 
     ``model``'s tables must be float32 (CuPy arrays on a GPU; NumPy arrays under the
-    simulator).  Buffers for batches of ``plan.batch_size`` examples are allocated once.
+    simulator).  Buffers for batches of ``self.batch_size`` examples are allocated once.
     With ``plan.reduction == "sorted"`` the gradients are summed without atomics.
     """
 
@@ -55,7 +55,7 @@ class CudaTrainer(MiniBatchTrainer):
         from .kernels import gpu
         self.kernels = gpu
         self.deterministic = plan.reduction == "sorted"
-        batch_size, max_row = plan.batch_size, examples.max_row_length()
+        batch_size, max_row = self.batch_size, examples.max_row_length()
         xp = self.xp = get_array_module(model.center)
         num_rows, dim = model.center.shape
         dtype = model.center.dtype

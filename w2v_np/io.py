@@ -22,6 +22,16 @@ made of text.  A binary file would pass for text only if all ``4 * D`` float byt
 first row were ASCII digits, signs, dots or spaces spelling ``D`` numbers, or for damaged
 text only if every one of its float bytes were printable; trained vectors produce neither.
 Pass ``binary=`` to rule the guess out.
+
+Files from other tools:
+
+- No header line (GloVe's text format, gensim's ``no_header=True``): when the first line is
+  not a header but one text row (a token and D >= 1 numbers), the file is text without a
+  header; D is that row's width, every row must have it, and V is the number of lines.  Two
+  fields are ambiguous: ``2 3`` (two non-negative integers) is a header, ``a 0.5`` is a row.
+- A UTF-8 byte-order mark (Windows editors add one) marks a text file: it is skipped.
+- A fastText ``.bin`` model is recognised by its magic number and refused with a pointer to
+  the ``.vec`` text file fastText writes beside it, which is word2vec text.
 """
 import contextlib
 import glob
@@ -36,6 +46,9 @@ from .backend import to_host
 from .errors import W2VError
 
 _NON_SPACE = re.compile(rb"\S")
+_UTF8_BOM = b"\xef\xbb\xbf"
+# fastText's binary models start with the int32 793712314; word2vec files start with ASCII digits.
+_FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 # The file-size check bounds D only when V >= 1; this cap keeps a header such as
 # "0 99999999999999999999" from producing an absurd (0, D) array.
 _MAX_DIMENSION = 2**31 - 1
@@ -128,7 +141,8 @@ def write_word2vec(path, tokens, vectors, binary=False, encoding="utf-8"):
 
 
 def read_word2vec(path, binary=None, encoding="utf-8"):
-    """Read a word2vec text or binary file written by word2vec.c, gensim or w2v-np.
+    """Read a word2vec text or binary file written by word2vec.c, gensim, fastText (``.vec``),
+    GloVe or w2v-np.
 
     Inputs:
     - path: the file
@@ -137,17 +151,38 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
 
     Returns ``(tokens, vectors)``: a list of V str and a float32 ndarray (V, D).
 
+    Text files may lack the header line (GloVe): the first line is then a row, D is its
+    number of values and V the number of lines (blank lines at the end do not count).  A
+    first line of exactly two fields is a header when both are non-negative integers
+    (``2 3``) and a row otherwise (``a 0.5``).  A UTF-8 byte-order mark before the first
+    line is skipped; it marks a text file.
+
     Raises W2VError with a one-line message naming the file, the problem and, where it
-    applies, the line (text) or row and byte (binary): file missing or unreadable, text not
-    valid in ``encoding``, a header that is not two non-negative integers or has D = 0, a
-    header promising more rows than the file's size can hold (checked before allocating),
-    fewer or more rows than promised, a text row without exactly D values, a non-numeric or
-    non-finite value, a binary row cut short, an empty, whitespace-holding or duplicate token.
+    applies, the line (text) or row and byte (binary): file missing or unreadable, a fastText
+    ``.bin`` model, text not valid in ``encoding``, a first line that is neither a header of
+    two non-negative integers nor (text only) a row, a header with D = 0, a header promising
+    more rows than the file's size can hold (checked before allocating), fewer or more rows
+    than promised, a text row without exactly D values (in a file without a header: without
+    the first row's D), a non-numeric or non-finite value, a binary row cut short, an empty,
+    whitespace-holding or duplicate token, a byte-order mark with ``binary=True``.  Quoted
+    file bytes show non-ASCII and control bytes escaped (``\\xd0``).
     """
     _check_encoding(encoding)
     path = Path(path)
     data = _read_bytes(path)
-    count, dim, start = _parse_header(path, data)
+    if data.startswith(_FASTTEXT_MAGIC):
+        raise W2VError(f"{path}: a fastText binary model, not word2vec vectors; read the .vec text file "
+                       f"fastText writes beside it instead")
+    start = 0
+    if data.startswith(_UTF8_BOM):
+        if binary:
+            raise W2VError(f"{path}: starts with a UTF-8 byte-order mark, which marks a text file, "
+                           f"but binary=True was given")
+        binary, start = False, len(_UTF8_BOM)
+    header = _parse_header(path, data, start, encoding, text_allowed=not binary)
+    if header is None:
+        return _read_headerless(path, data, start, encoding)
+    count, dim, start = header
     if binary is not None or count == 0:
         return _read_rows(path, data, count, dim, start, bool(binary), encoding)
     if _first_row_is_text(data, start, dim, encoding):
@@ -165,8 +200,25 @@ def read_word2vec(path, binary=None, encoding="utf-8"):
     return _read_rows(path, data, count, dim, start, False, encoding)   # raises the text error
 
 
-def _read_rows(path, data, count, dim, start, binary, encoding):
-    """Parse the ``count`` rows after the header in one format; see :func:`read_word2vec`."""
+def _read_headerless(path, data, start, encoding):
+    """Read a text file without a header line (GloVe) whose first line, at ``start``, is a row."""
+    end = len(data)
+    while end > start and data[end - 1:end].isspace():   # trailing blank lines hold no rows
+        end -= 1
+    count = data.count(b"\n", start, end) + 1
+    dim = _text_row_width(data[start:_line_end(data, start)], encoding)
+    # Before allocating (V, D): a row of D values takes at least 2D + 1 bytes, so a file too
+    # small for V of them holds a narrower row; naming it beats allocating for rows that are not there.
+    if count * (2 * dim + 1) > end - start:
+        raise _first_narrow_row_error(path, data, start, dim, encoding)
+    return _read_rows(path, data, count, dim, start, False, encoding, header=False)
+
+
+def _read_rows(path, data, count, dim, start, binary, encoding, header=True):
+    """Parse the ``count`` rows from byte ``start`` in one format; see :func:`read_word2vec`.
+
+    ``header=False`` (text only): the rows start on line 1 and set D themselves.
+    """
     # Smallest possible row: a 1-byte token, then a space and 4 bytes per value (binary)
     # or one separator and one digit per value (text).
     min_row_bytes = 4 * dim + 2 if binary else 2 * dim + 1
@@ -174,8 +226,10 @@ def _read_rows(path, data, count, dim, start, binary, encoding):
         raise W2VError(f"{path}: header promises {count} x {dim} {'binary' if binary else 'text'} vectors, "
                        f"which need at least {count * min_row_bytes} bytes, but {len(data) - start} follow it")
     vectors = np.empty((count, dim), dtype=np.float32)
-    read_rows = _read_binary_rows if binary else _read_text_rows
-    tokens, end = read_rows(path, data, start, vectors, encoding)
+    if binary:
+        tokens, end = _read_binary_rows(path, data, start, vectors, encoding)
+    else:
+        tokens, end = _read_text_rows(path, data, start, vectors, encoding, header)
     trailing = _NON_SPACE.search(data, end)
     if trailing:
         raise W2VError(f"{path}: header promises {count} vectors, but more data follows at byte {trailing.start()}")
@@ -214,6 +268,17 @@ def _shorten(token, limit=40):
     return repr(token) if len(token) <= limit else repr(token[:limit]) + "..."
 
 
+def _show_bytes(data, start, end, limit=40):
+    """Bytes ``data[start:end]`` quoted for a message, cut to ``limit`` bytes.
+
+    Non-ASCII and control bytes appear as ``\\xd0``, ``\\t`` (as in a bytes repr): decoding
+    bytes that failed to parse would print U+FFFD or raw control characters instead.
+    """
+    raw = data[start:min(end, start + limit)]
+    shown = "'" + raw.decode("latin-1").encode("unicode_escape").decode("ascii") + "'"
+    return shown + "..." if end - start > limit else shown
+
+
 def _encode_tokens(path, tokens, encoding):
     """Return the tokens as ``encoding`` bytes, refusing any the reader would reject."""
     encoded, seen = [], set()
@@ -243,35 +308,88 @@ def _read_bytes(path):
         raise W2VError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _parse_header(path, data):
-    """Return ``(count, dim, offset of the first row)`` from the ``V D`` header line."""
-    end = data.find(b"\n")
-    end = len(data) if end < 0 else end
-    fields = data[:end].split()
+def _line_end(data, start):
+    """Offset of the newline ending the line at ``start``, or the file's end."""
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
+
+
+def _parse_header(path, data, start, encoding, text_allowed):
+    """Return ``(count, dim, offset of the first row)`` from the ``V D`` line at ``start``, or
+    None when that line is instead the first row of a text file without a header.
+
+    ``text_allowed``: whether the file may be text (False when binary=True).
+    """
+    end = _line_end(data, start)
+    fields = data[start:end].split()
+    # bytes.isdigit accepts ASCII digits only; only two of them make a header (``2 3``, not ``a 0.5``).
+    if len(fields) == 2 and all(field.isdigit() for field in fields):
+        try:
+            count, dim = int(fields[0]), int(fields[1])
+        except ValueError:              # int() refuses absurdly long digit strings
+            raise _bad_header(path, data, start, end, text_allowed) from None
+        if dim == 0:
+            raise W2VError(f"{path}:1: header gives dimension 0, expected at least 1")
+        if dim > _MAX_DIMENSION:
+            raise W2VError(f"{path}:1: header dimension {dim} is too large (at most {_MAX_DIMENSION})")
+        return count, dim, end + 1
+    if text_allowed and _text_row_width(data[start:end], encoding):
+        return None
+    raise _bad_header(path, data, start, end, text_allowed)
+
+
+def _bad_header(path, data, start, end, text_allowed):
+    """The error for a first line that is neither a header nor (when ``text_allowed``) a text row."""
+    row = " or, in a text file without a header, a first row 'token v1 ... vD'" if text_allowed else ""
+    return W2VError(f"{path}:1: bad header {_show_bytes(data, start, end)}, expected 'count dimension' "
+                    f"(two non-negative integers){row}")
+
+
+def _text_row_width(line, encoding):
+    """D when ``line`` (bytes) is text that splits into a token and D >= 1 numbers, else None."""
     try:
-        # bytes.isdigit accepts ASCII digits only; int() refuses absurdly long digit strings.
-        if len(fields) != 2 or not all(field.isdigit() for field in fields):
-            raise ValueError
-        count, dim = int(fields[0]), int(fields[1])
-    except ValueError:
-        shown = data[:min(end, 40)].decode("ascii", "replace")
-        raise W2VError(f"{path}:1: bad header {shown!r}, expected 'count dimension' "
-                       f"(two non-negative integers)") from None
-    if dim == 0:
-        raise W2VError(f"{path}:1: header gives dimension 0, expected at least 1")
-    if dim > _MAX_DIMENSION:
-        raise W2VError(f"{path}:1: header dimension {dim} is too large (at most {_MAX_DIMENSION})")
-    return count, dim, end + 1
+        fields = line.decode(encoding).split()
+    except UnicodeDecodeError:
+        return None
+    if len(fields) < 2 or not all(_parses_as_float(field) for field in fields[1:]):
+        return None
+    return len(fields) - 1
 
 
 def _first_row_is_text(data, start, dim, encoding):
     """The detection rule: the first row is one line holding a token and exactly ``dim`` numbers."""
-    end = data.find(b"\n", start)
-    try:
-        fields = data[start:len(data) if end < 0 else end].decode(encoding).split()
-        return len(fields) == dim + 1 and all(_parses_as_float(field) for field in fields[1:])
-    except UnicodeDecodeError:
-        return False
+    return _text_row_width(data[start:_line_end(data, start)], encoding) == dim
+
+
+def _width_error(path, data, first, line, dim, num_fields):
+    """The error for text line ``line`` holding ``num_fields`` fields instead of a token and ``dim`` values.
+
+    ``first``: None when the file has a header, else the offset of line 1, whose width set ``dim``.
+    """
+    problem = f"{path}:{line}: expected a token and {dim} values, got {num_fields} fields"
+    if first is None:
+        return W2VError(problem)
+    problem += ", as every row of a file without a header needs line 1's width"
+    if line == 2:       # line 1 alone sets the width: it may as well be a damaged header
+        problem += (f"; or line 1 is a bad header {_show_bytes(data, first, _line_end(data, first))}, "
+                    f"expected 'count dimension' (two non-negative integers)")
+    return W2VError(problem)
+
+
+def _first_narrow_row_error(path, data, start, dim, encoding):
+    """The width error for the first line from ``start`` without a token and ``dim`` values.
+
+    Called when the file is too small for its lines to hold ``dim`` values each, so such a
+    line exists: ``dim + 1`` fields take at least ``2 * dim + 1`` bytes.
+    """
+    pos, line = start, 1
+    while pos <= len(data):
+        end = _line_end(data, pos)
+        num_fields = len(data[pos:end].decode(encoding, "replace").split())
+        if num_fields != dim + 1:
+            return _width_error(path, data, start, line, dim, num_fields)
+        pos, line = end + 1, line + 1
+    return W2VError(f"{path}: rows too short for line 1's {dim} values")   # unreachable, see above
 
 
 def _add_token(path, tokens, seen, token):
@@ -283,16 +401,17 @@ def _add_token(path, tokens, seen, token):
     tokens.append(token)
 
 
-def _read_text_rows(path, data, pos, vectors, encoding):
+def _read_text_rows(path, data, pos, vectors, encoding, header=True):
     """Fill ``vectors`` (float32 (V, D)) from text rows starting at byte ``pos``.
 
     Returns ``(tokens, offset just past the last row)``; the line number in messages is the
-    row number plus one for the header.
+    row number, plus one for the header line when ``header``.
     """
     count, dim = vectors.shape
     tokens, seen = [], set()
+    first = None if header else pos
     for row in range(count):
-        line = row + 2
+        line = row + 2 if header else row + 1
         if not _NON_SPACE.search(data, pos):
             raise W2VError(f"{path}: header promises {count} vectors, file holds {row}")
         end = data.find(b"\n", pos)
@@ -305,7 +424,7 @@ def _read_text_rows(path, data, pos, vectors, encoding):
         if fields and text[0].isspace():
             raise W2VError(f"{path}:{line}: empty token (the line starts with whitespace)")
         if len(fields) != dim + 1:
-            raise W2VError(f"{path}:{line}: expected a token and {dim} values, got {len(fields)} fields")
+            raise _width_error(path, data, first, line, dim, len(fields))
         try:
             values = [float(field) for field in fields[1:]]
         except ValueError:

@@ -66,6 +66,12 @@ _CHOICES = {"method": METHODS, "engine": ENGINES, "backend": BACKENDS, "dtype": 
             "subsampling": SUBSAMPLING, "init": INITS, "resample": RESAMPLE, "sampler": SAMPLERS,
             "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS)}
 _POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads")
+MAX_COUNT = 2**31 - 1
+"""The largest size a setting may name: the kernels count words, positions and rows in
+int32 and int64, and the run's memory is checked against what the sizes need once the
+vocabulary is known (:mod:`w2v_np.footprint`)."""
+MAX_EPOCHS = 1_000_000
+"""More passes than any schedule uses; a larger count could not finish."""
 
 
 @dataclass
@@ -181,10 +187,13 @@ def _check_values(config):
         value = getattr(config, name)
         if value is not None and (not _is_int(value) or value < 1):
             raise W2VError(f"{name} must be a positive integer, got {value!r}")
+        limit = MAX_EPOCHS if name == "epochs" else MAX_COUNT
+        if value is not None and value > limit:
+            raise W2VError(f"{name} must be at most {limit:,}, got {value:,}")
     if not (_is_number(config.sample) and config.sample >= 0):
         raise W2VError(f"sample must be a number >= 0, got {config.sample!r}")
-    if not _is_int(config.seed) or config.seed < 0:
-        raise W2VError(f"seed must be a non-negative integer, got {config.seed!r}")
+    if not _is_int(config.seed) or not 0 <= config.seed < 2**64:
+        raise W2VError(f"seed must be an integer in 0..2**64-1, got {config.seed!r}")
     if config.lr is not None and not (_is_number(config.lr) and config.lr > 0):
         raise W2VError(f"learning rate must be a positive number, got {config.lr!r}")
     if not isinstance(config.deterministic, bool):

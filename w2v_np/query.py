@@ -4,6 +4,11 @@ The semantics follow gensim's ``KeyedVectors`` (``most_similar``, ``most_similar
 ``similarity``, ``doesnt_match``); every computation runs on the module of the vectors
 (NumPy or CuPy) and results come back as Python ``str`` and ``float``.
 """
+import numbers
+import reprlib
+
+import numpy as np
+
 from .backend import get_array_module, to_host
 from .checkpoint import load_checkpoint
 from .errors import UnknownWordError, W2VError
@@ -63,16 +68,65 @@ def _starts_with(path, magic):
 
 
 def _as_list(words):
-    """A single word or 1-D vector as a one-item list; a sequence as a list; ``None`` as ``[]``."""
+    """A single word, 1-D vector or other non-iterable as a one-item list; a sequence as a
+    list; ``None`` as ``[]``."""
     if words is None:
         return []
     if isinstance(words, str) or getattr(words, "ndim", None) == 1:
         return [words]
-    return list(words)
+    try:
+        return list(words)
+    except TypeError:                       # e.g. a number: refused later, naming the argument
+        return [words]
+
+
+def _describe(value):
+    """``value`` in a few words for an error message: its type, and its shape or a short repr."""
+    if getattr(value, "ndim", 0):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    return f"{type(value).__name__} {reprlib.repr(value)}"
+
+
+def _positive_int_or_none(value, name):
+    """``value`` as an ``int`` when it is a positive integer (a NumPy integer too, never a bool),
+    ``None`` when it is ``None``; else W2VError naming the argument ``name``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise W2VError(f"{name} must be a positive integer or None, got {_describe(value)}")
+    return int(value)
+
+
+def _as_vectors(vectors, num_tokens):
+    """``vectors`` as a float ``(num_tokens, D)`` array: a NumPy or CuPy float array as it is
+    (an integer array is refused rather than copied), another array-like of numbers (nested
+    lists) converted to NumPy, integers to float64; else W2VError naming ``vectors``."""
+    xp = get_array_module(vectors)
+    if not isinstance(vectors, xp.ndarray):
+        try:
+            vectors = np.asarray(vectors)
+        except (TypeError, ValueError) as error:   # ragged rows
+            raise W2VError(f"vectors cannot be read as a 2-D array of floats: {error}".splitlines()[0]) from None
+        if vectors.dtype.kind in "iu":             # not asarray(dtype=float): that turns None into nan
+            vectors = vectors.astype(np.float64)
+    if vectors.dtype.kind != "f":
+        raise W2VError(f"vectors must be a float array, got dtype {vectors.dtype} (convert with .astype)")
+    if vectors.ndim != 2 or vectors.shape[0] != num_tokens:
+        raise W2VError(f"vectors of shape {tuple(vectors.shape)} do not match {num_tokens} tokens: "
+                       f"expected ({num_tokens}, D)")
+    return vectors
 
 
 class Embeddings:
     """Tokens and their vectors, with cosine-similarity queries.
+
+    Inputs:
+        tokens: a sequence (list, tuple, array) of ``V`` distinct ``str``.
+        vectors: float ``(V, D)``, row ``i`` the vector of ``tokens[i]``: a NumPy or CuPy float
+            array, kept as it is (dtype and module), or another array-like of numbers such as
+            nested lists, converted to a float64 NumPy array.
+    Raises: W2VError naming ``tokens`` or ``vectors`` when a token is not a ``str`` or appears
+        twice, or when the vectors are not a float array of one row per token.
 
     Attributes:
         tokens: list of ``V`` distinct strings; vectors: float ``(V, D)`` (NumPy or CuPy).
@@ -82,16 +136,18 @@ class Embeddings:
     """
 
     def __init__(self, tokens, vectors):
+        if isinstance(tokens, str) or not hasattr(tokens, "__iter__"):
+            raise W2VError(f"tokens must be a sequence of str, got {_describe(tokens)}")
         self.tokens = list(tokens)
         self.index = {}
         for row, token in enumerate(self.tokens):
+            if not isinstance(token, str):
+                raise W2VError(f"tokens: expected str, got {_describe(token)} in row {row}")
             first = self.index.setdefault(token, row)
             if first != row:
-                raise W2VError(f"token {token!r} appears twice (rows {first} and {row})")
-        if vectors.ndim != 2 or vectors.shape[0] != len(self.tokens):
-            raise W2VError(f"vectors of shape {tuple(vectors.shape)} do not match {len(self.tokens)} tokens")
-        self.vectors = vectors
-        self.unit = normalize_rows(vectors)
+                raise W2VError(f"tokens: token {token!r} appears twice (rows {first} and {row})")
+        self.vectors = _as_vectors(vectors, len(self.tokens))
+        self.unit = normalize_rows(self.vectors)
 
     @classmethod
     def load(cls, path, *, binary=None, encoding="utf-8"):
@@ -110,24 +166,46 @@ class Embeddings:
         return len(self.tokens)
 
     def __contains__(self, word):
-        return word in self.index
+        return isinstance(word, str) and word in self.index
 
-    def _row(self, word):
-        """Row of ``word``; ``KeyError`` naming the word when it is unknown."""
+    def _row(self, word, name="word"):
+        """Row of ``word``: W2VError naming the argument ``name`` when ``word`` is not a ``str``,
+        ``KeyError`` naming the word when it is unknown."""
+        if not isinstance(word, str):
+            raise W2VError(f"{name}: expected a word (str), got {_describe(word)}")
         if word not in self.index:
             raise UnknownWordError(word)
         return self.index[word]
+
+    def _query_term(self, term, name):
+        """One term of a ``most_similar`` query ``(D,)``: the unit vector of the word ``term``, or
+        the vector ``term`` as it is; W2VError naming the argument ``name`` otherwise."""
+        if isinstance(term, str):
+            return self.unit[self._row(term, name)]
+        xp, dim = get_array_module(self.unit), self.vectors.shape[1]
+        try:
+            vector = xp.asarray(term)
+        except (TypeError, ValueError):     # ragged sequences, arrays of another module
+            vector = None
+        if vector is None or vector.ndim != 1 or vector.dtype.kind not in "fiu":
+            raise W2VError(f"{name}: expected words (str) or vectors of shape ({dim},), got {_describe(term)}")
+        if vector.shape[0] != dim:
+            raise W2VError(f"{name}: a query vector must have {dim} components (the vectors' dimension), "
+                           f"got {vector.shape[0]}")
+        if not bool(xp.isfinite(vector).all()):
+            raise W2VError(f"{name}: a query vector holds nan or inf")
+        return vector.astype(self.unit.dtype, copy=False)
 
     def vector(self, word):
         """The vector of ``word`` ``(D,)``; ``KeyError`` naming the word when it is unknown."""
         return self.vectors[self._row(word)]
 
     def num_candidates(self, restrict_vocab=None):
-        """How many leading rows a query searches: all ``V``, or the first ``restrict_vocab``."""
+        """How many leading rows a query searches: all ``V``, or the first ``restrict_vocab``
+        (a positive integer or None, else W2VError naming ``restrict_vocab``)."""
+        restrict_vocab = _positive_int_or_none(restrict_vocab, "restrict_vocab")
         if restrict_vocab is None:
             return len(self.tokens)
-        if restrict_vocab < 1:
-            raise W2VError(f"restrict_vocab must be at least 1, got {restrict_vocab}")
         return min(restrict_vocab, len(self.tokens))
 
     def _top(self, scores, topn, exclude):
@@ -156,26 +234,33 @@ class Embeddings:
         never appear in the answer.
 
         Inputs:
-            positive, negative: a word, a 1-D vector ``(D,)`` (used as it is, not
-                normalised, as gensim does), or a list of them.
-            topn: how many to return; ``None`` returns the raw cosines instead.
-            restrict_vocab: search only the first rows (frequent words when sorted by count).
+            positive, negative: a word (``str``), a vector of ``D`` finite numbers (a 1-D
+                NumPy or CuPy array, used as it is, not normalised, as gensim does), or a list
+                of them; a vector inside a list may also be a list or tuple of numbers.
+            topn: how many to return, a positive integer (a NumPy integer too); ``None``
+                returns the raw cosines instead.
+            restrict_vocab: a positive integer: search only the first rows (frequent words
+                when sorted by count); ``None``: all rows.
         Returns:
             ``[(token, cosine), ...]`` best first, at most ``topn`` (fewer when the vocabulary
             is smaller); with ``topn=None`` the cosines as a float ``(R,)`` array of the
             vectors' module, input words included.
         Raises:
             KeyError (:class:`~w2v_np.errors.UnknownWordError`) naming an unknown word;
-            W2VError when there is no word at all or the query vector is zero (the words
-            cancel out, or all have zero vectors, like an untrained ``<unk>``).
+            W2VError naming the argument for anything else: no word at all, a term that is
+            neither a word nor a 1-D vector, a vector of the wrong length or holding nan or
+            inf, a ``topn`` or ``restrict_vocab`` that is not a positive integer, or a zero
+            query vector (the words cancel out, or all have zero vectors, like an untrained
+            ``<unk>``).
         """
         xp = get_array_module(self.unit)
+        topn = _positive_int_or_none(topn, "topn")
         positive, negative = _as_list(positive), _as_list(negative)
         words = positive + negative
         if not words:
             raise W2VError("most_similar needs at least one positive or negative word")
-        terms = xp.stack([self.unit[self._row(w)] if isinstance(w, str) else xp.asarray(w, dtype=self.unit.dtype)
-                          for w in words])                                  # (k, D)
+        terms = xp.stack([self._query_term(term, "positive") for term in positive]
+                         + [self._query_term(term, "negative") for term in negative])  # (k, D)
         signs = xp.asarray([1] * len(positive) + [-1] * len(negative), dtype=self.unit.dtype)
         query = normalize_rows((signs[:, None] * terms).sum(axis=0))        # (D,)
         if not bool(xp.any(query)):
@@ -186,8 +271,10 @@ class Embeddings:
         return self._top(cosine, topn, [self.index[w] for w in words if isinstance(w, str)])
 
     def similarity(self, a, b):
-        """Cosine similarity of words ``a`` and ``b`` as a float (0 when either vector is zero)."""
-        return float(to_host(self.unit[self._row(a)] @ self.unit[self._row(b)]))
+        """Cosine similarity of the words (``str``) ``a`` and ``b`` as a float (0 when either
+        vector is zero).  Raises: KeyError naming an unknown word; W2VError naming ``a`` or
+        ``b`` when it is not a ``str``."""
+        return float(to_host(self.unit[self._row(a, "a")] @ self.unit[self._row(b, "b")]))
 
     def analogy(self, a, b, c, *, method="add", topn=1, restrict_vocab=None):
         """Answers to "``a`` is to ``b`` as ``c`` is to ?", e.g. ``analogy("man", "king", "woman")``.
@@ -198,11 +285,16 @@ class Embeddings:
         the answer.  Both methods search the first ``restrict_vocab`` rows only (gensim's
         ``most_similar_cosmul`` ignores its ``restrict_vocab``).
 
+        Inputs: ``a``, ``b``, ``c`` words (``str``); ``topn`` and ``restrict_vocab`` positive
+        integers or ``None``, as for :meth:`most_similar`.
         Returns: ``[(token, score), ...]`` best first (score: cosine for "add", the 3CosMul
         ratio for "mul"); with ``topn=None`` the float ``(R,)`` scores of every candidate.
-        Raises: KeyError naming an unknown word; W2VError for an unknown method.
+        Raises: KeyError naming an unknown word; W2VError naming the argument for an unknown
+        method, a word that is not a ``str``, or a ``topn`` or ``restrict_vocab`` that is not a
+        positive integer.
         """
-        rows = [self._row(word) for word in (a, b, c)]
+        topn = _positive_int_or_none(topn, "topn")
+        rows = [self._row(word, name) for word, name in ((a, "a"), (b, "b"), (c, "c"))]
         unit_a, unit_b, unit_c = (self.unit[row][None, :] for row in rows)  # (1, D) each
         candidates = self.unit[:self.num_candidates(restrict_vocab)]
         scores = analogy_scores(candidates, unit_a, unit_b, unit_c, method)[0]  # (R,)
@@ -215,13 +307,14 @@ class Embeddings:
 
         The answer is the word whose unit vector has the lowest cosine with the normalised
         mean of all the unit vectors; on an exact tie the first such word wins.
-        Raises: W2VError for fewer than two words; KeyError naming an unknown word
-        (gensim drops unknown words with a warning instead).
+        Inputs: ``words`` a sequence of words (``str``).
+        Raises: W2VError for fewer than two words or one that is not a ``str``; KeyError
+        naming an unknown word (gensim drops unknown words with a warning instead).
         """
         xp = get_array_module(self.unit)
         words = _as_list(words)
         if len(words) < 2:
             raise W2VError(f"doesnt_match needs at least two words, got {len(words)}")
-        vectors = self.unit[xp.asarray([self._row(word) for word in words])]  # (n, D)
+        vectors = self.unit[xp.asarray([self._row(word, "words") for word in words])]  # (n, D)
         cosine = vectors @ normalize_rows(vectors.sum(axis=0))                # (n,)
         return words[int(to_host(xp.argmin(cosine)))]

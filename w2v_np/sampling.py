@@ -421,8 +421,10 @@ class ResampledExamples:
         return -(-len(self) // batch_size)
 
     def max_row_length(self):
-        """The most positions (context and noise words) one example can have."""
-        return 2 * self.max_window * (1 + self.num_noise_words)
+        """The most positions (context and noise words) one example can have: a window holds at
+        most ``2 * max_window`` words, and at most the other tokens of its sentence."""
+        longest = int((self.centers.stop - self.centers.start).max(initial=1))
+        return min(2 * self.max_window, longest - 1) * (1 + self.num_noise_words)
 
 
 def padded(index_batches, dtype):
@@ -458,6 +460,10 @@ def build_examples(ids, offsets, counts, *, max_window, num_noise_words, sample,
         raise W2VError("no training examples: after subsampling no sentence has two known tokens "
                        "(a small corpus may need a lower --sample, e.g. 0)")
     distribution = NoiseSampler(noise_weights(counts))
+    if np.count_nonzero(distribution.weights) < 2:
+        # Every context word would be the one noise word there is: no draw could succeed.
+        raise W2VError("cannot draw noise words: the vocabulary holds one word besides <unk>, and a noise "
+                       "word must differ from the center's context words (lower --min-count or use more text)")
     if resample == "epoch":
         return ResampledExamples(kept_ids, centers, distribution, max_window, num_noise_words, rng, sampler)
     windows = windows_at(kept_ids, centers, max_window, rng, sampler)

@@ -14,12 +14,14 @@ from .backend import get_array_module, get_backend, to_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .corpus import file_fingerprint, read_corpus, resolve_corpus
 from .errors import W2VError
+from .footprint import check_fits
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
 from .model import SkipGram
 from .optim import make_optimizer
 from .plan import TrainConfig, make_plan
 from .plot import plot_loss
 from .query import Embeddings
+from .run_lock import LOCK_FILE, run_folder_lock
 from .vocab import Vocab
 
 
@@ -137,7 +139,9 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     each atomically.  A run that fails before its first checkpoint leaves no folder it
     created; a later failure leaves a checkpoint that :func:`resume` continues.  A folder
     holding a checkpoint is refused: continue that run with :func:`resume` instead of
-    overwriting it.  Without ``out_dir`` nothing is written.
+    overwriting it.  The run holds the folder's lock (:mod:`w2v_np.run_lock`) while it
+    writes there: a second run into the same folder is refused.  Without ``out_dir``
+    nothing is written.
     """
     plan = make_plan(config)
     if out_dir is None:
@@ -152,9 +156,13 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     except OSError as exc:
         raise W2VError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
     try:
-        return _run(config, plan, out_dir, probes, quiet, log)
+        with run_folder_lock(out_dir):
+            if (out_dir / CHECKPOINT).exists():     # another run got there between the check and the lock
+                raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir}")
+            return _run(config, plan, out_dir, probes, quiet, log)
     except BaseException:
-        if created and not any(out_dir.iterdir()):
+        if created and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
+            (out_dir / LOCK_FILE).unlink(missing_ok=True)
             out_dir.rmdir()
         raise
 
@@ -178,6 +186,11 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
     if not (out_dir / CHECKPOINT).exists():
         raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
                        f"(start it again with --out {out_dir})")
+    with run_folder_lock(out_dir):
+        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log)
+
+
+def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log):
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
     try:
@@ -202,6 +215,9 @@ def prepare(plan, rng, probes=None):
     ``plan.sampler`` chooses the implementation of the data pipeline (tokenising included):
     the Numba kernels or the NumPy reference.
 
+    A run whose arrays would not fit in the machine's memory is refused before any
+    sampling (:func:`~w2v_np.footprint.check_fits`).
+
     Returns ``(vocab, data, probes)``: ``data`` is what the plan's trainer prepared
     (examples for the d2l method, a streamed corpus for word2vec); ``probes=None`` becomes
     ``[chip]`` when the vocabulary has it, else ``[]``.
@@ -218,6 +234,7 @@ def prepare(plan, rng, probes=None):
     # In place, a slice at a time: the whole corpus's ids are never held twice.
     for start in range(0, ids.shape[0], ENCODE_SLICE):
         ids[start:start + ENCODE_SLICE] = to_vocab[ids[start:start + ENCODE_SLICE]]
+    check_fits(plan, len(vocab), ids.shape[0], int(np.diff(corpus.offsets).max(initial=0)))
     return vocab, plan.trainer.prepare(plan, ids, corpus.offsets, vocab.counts, rng), list(probes)
 
 
@@ -276,24 +293,27 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
 
     def save_progress():
         nonlocal last_plot
-        # The checkpoint goes last: once it exists, metrics.json covers its epochs.  Drawing
-        # loss.png costs a noticeable share of a fast epoch: it is drawn at most every
-        # PLOT_INTERVAL seconds, counted from the start of training, and after the last
-        # epoch, so a short run draws it once.
+        # The checkpoint goes first: metrics.json never claims an epoch the checkpoint does
+        # not hold, even when a write fails (a full disk); a resumed run rewrites it from the
+        # checkpoint.  Drawing loss.png costs a noticeable share of a fast epoch: it is drawn
+        # at most every PLOT_INTERVAL seconds, counted from the start of training, and after
+        # the last epoch, so a short run draws it once.
         current = metrics()
-        if epochs:
-            _write_metrics(current, out_dir)
-            if len(epochs) == plan.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL:
-                plot_loss(epochs, out_dir / "loss.png")
-                last_plot = time.perf_counter()
         meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
         save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
                         params=model.params, optimizer=optimizer)
+        if epochs:
+            _write_metrics(current, out_dir)
+            if len(epochs) == plan.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL:
+                plot_loss(epochs, out_dir / "loss.png")
+                last_plot = time.perf_counter()
 
     if out_dir is not None and checkpoint is None:
         save_progress()
+    elif out_dir is not None and epochs:
+        _write_metrics(metrics(), out_dir)
     for epoch in range(len(epochs) + 1, plan.epochs + 1):
         epoch_start = time.perf_counter()
         bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}",

@@ -52,7 +52,10 @@ class Vocab:
         order = order[counts[order] >= min_freq].tolist()
         frequent = [index for index in order if types[index] != UNK]
         if not frequent:
-            raise W2VError(f"vocabulary is empty: no token occurs at least {min_freq} times "
+            if all(token == UNK for token in types):
+                raise W2VError(f"vocabulary is empty: the corpus holds only {UNK}, which stands for the tokens "
+                               f"left out and is never trained")
+            raise W2VError(f"vocabulary is empty: no token other than {UNK} occurs at least {min_freq} times "
                            f"(lower --min-count)")
         kept = counts[frequent]
         return cls([UNK] + [types[index] for index in frequent],
