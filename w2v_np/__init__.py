@@ -8,6 +8,13 @@ Quick use::
     vectors.most_similar("chip", topn=3)
     evaluate_pairs(vectors, "wordsim353.tsv").spearman
 """
+# ruff: noqa: E402  (Numba's cache folder is set before any module that may import Numba)
+__version__ = "0.1.0"
+
+from . import kernel_cache
+
+kernel_cache.configure(__version__)
+
 from .backend import get_array_module, get_backend
 from .errors import UnknownWordError, W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
@@ -17,8 +24,6 @@ from .query import Embeddings
 from .plan import Plan, TrainConfig, make_plan
 from .train import TrainResult, resume, train
 from .vocab import Vocab
-
-__version__ = "0.1.0"
 
 __all__ = ["Adam", "Embeddings", "Plan", "SkipGram", "TrainConfig", "TrainResult", "UnknownWordError", "Vocab",
            "W2VError", "evaluate_analogies", "evaluate_pairs", "get_array_module", "get_backend", "make_plan",

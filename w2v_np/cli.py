@@ -9,10 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, kernel_cache
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
+from .kernels import numba_available
 from .model import INITS
 from .optim import OPTIMIZERS
 from .plan import DEFAULT_LR, DTYPES, ENGINES, METHOD_DEFAULTS, METHODS, NOISE_PER, TrainConfig, make_plan
@@ -202,6 +203,14 @@ def build_parser():
                              help="image to write (default: words.png)")
     plot_parser.add_argument("-k", "--topn", type=_positive_int, default=5,
                              help="neighbours drawn per word (default: 5)")
+    cache_parser = commands.add_parser(
+        "cache", help="where compiled kernels are cached; clear them",
+        description="Numba compiles w2v-np's kernels once and caches them per user (not inside the installed "
+                    "package): in $XDG_CACHE_HOME/w2v-np/kernels (~/.cache without the variable), one folder per "
+                    "w2v-np and Python version, or under NUMBA_CACHE_DIR when you set it.")
+    action = cache_parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--info", action="store_true", help="print the folder, its files and size")
+    action.add_argument("--clear", action="store_true", help="remove every compiled kernel of w2v-np cached there")
     return parser
 
 
@@ -274,10 +283,26 @@ def _plot(args):
     print(f"wrote {args.output}: {len(drawn)} tokens")
 
 
+def _cache(args):
+    if not numba_available():
+        print("Numba is not installed: no kernels are compiled or cached (pip install 'w2v-np[fast]')")
+        return
+    folder = kernel_cache.folder_to_clear()
+    if args.clear:
+        files, size = kernel_cache.clear(folder)
+        print(f"removed {folder}: {files} files, {size / 2**20:.1f} MiB")
+        return
+    files, size = kernel_cache.size(folder)
+    chosen = "NUMBA_CACHE_DIR, set by you" if kernel_cache.USER_CHOSEN else "w2v-np's own"
+    print(f"{folder} ({chosen}): {files} files, {size / 2**20:.1f} MiB; this process uses "
+          f"{os.environ['NUMBA_CACHE_DIR']}")
+
+
 INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
 
-COMMANDS = {"train": _train, "similar": _similar, "analogy": _analogy, "eval": _eval, "plot": _plot}
+COMMANDS = {"train": _train, "similar": _similar, "analogy": _analogy, "eval": _eval, "plot": _plot,
+            "cache": _cache}
 
 
 def main(argv=None):
