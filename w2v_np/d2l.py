@@ -70,7 +70,7 @@ class MiniBatchTrainer:
     """The epoch loop of the d2l method; a subclass supplies the batches and the step.
 
     Subclasses define ``batches(rng)`` (an iterable of whatever ``step`` takes) and
-    ``step(batch)`` returning ``(sum of the batch's losses, pairs, examples)``; the loss
+    ``step(batch)`` returning ``(sum of the batch's losses, pairs)``; the loss
     may stay on the device until the progress bar or the epoch's end reads it.
     """
 
@@ -118,7 +118,7 @@ class MiniBatchTrainer:
         pairs = 0
         batches = self.batches(streams["shuffle"])
         for number, batch in enumerate(prefetch(batches) if self.prefetched else batches, 1):
-            batch_loss, batch_pairs, _ = self.step(batch)
+            batch_loss, batch_pairs = self.step(batch)
             loss_sum += batch_loss
             pairs += batch_pairs
             if bar.wants(number):
@@ -141,7 +141,7 @@ class ReferenceTrainer(MiniBatchTrainer):
             to_device(batch.mask, xp), to_device(batch.label, xp))
         size = batch.center.shape[0]
         self.optimizer.step(grads, work=size)
-        return losses.sum(dtype=np.float64), int(np.count_nonzero(batch.label)), size
+        return losses.sum(dtype=np.float64), int(np.count_nonzero(batch.label))
 
 
 class NumbaTrainer(MiniBatchTrainer):
@@ -162,7 +162,7 @@ class NumbaTrainer(MiniBatchTrainer):
         return self.examples.index_batches(self.batch_size, rng)
 
     def step(self, batch):
-        """Train on ``examples[indices]``; returns ``(sum of the losses, pairs, examples)``."""
+        """Train on ``examples[indices]``; returns ``(sum of the losses, pairs)``."""
         examples, indices = batch
         work, model = self.workspace, self.model
         size = indices.shape[0]
@@ -172,4 +172,4 @@ class NumbaTrainer(MiniBatchTrainer):
                                    "context": (work.slot[1], context_rows, context_grads)}, work=size)
         work.release()
         pairs = int((examples.context_offsets[indices + 1] - examples.context_offsets[indices]).sum())
-        return float(losses.sum()), pairs, size
+        return float(losses.sum()), pairs

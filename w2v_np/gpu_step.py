@@ -103,7 +103,7 @@ class CudaTrainer(MiniBatchTrainer):
             yield self._device, on_device[start:stop], int(lengths[order[start:stop]].sum())
 
     def step(self, batch):
-        """Train on ``examples[indices]``; returns ``(sum of the losses on the device, pairs, examples)``."""
+        """Train on ``examples[indices]``; returns ``(sum of the losses on the device, pairs)``."""
         examples, indices, pairs = batch
         gpu = self.kernels
         size = indices.shape[0]
@@ -124,4 +124,4 @@ class CudaTrainer(MiniBatchTrainer):
             gpu.scatter_add_sorted(self.grads["center"], examples.centers[indices], self.center_rows[:size], self.xp)
             gpu.scatter_add_sorted(self.grads["context"], entry_ids, entry_rows, self.xp)
         self.optimizer.cuda_step(views, self.stamp, work=size)
-        return self.losses[:size].sum(), pairs, size
+        return self.losses[:size].sum(), pairs
