@@ -118,6 +118,9 @@ def unavailable(engine):
 class Settings:
     """What every run of a comparison shares; ``dim`` and ``min_count`` default to the seed's.
 
+    ``threads`` ``None`` leaves w2v-np its default (the usable CPUs, fewer while they are
+    shared) and gives torch and gensim the usable CPUs.
+
     ``resample`` is w2v-np's (``epoch`` streams: memory independent of the epochs and of
     ``--negative``); ``gensim_stream`` makes gensim re-read the file every epoch instead of
     training from the sentences held in memory (its faster mode).
@@ -139,14 +142,15 @@ def command(engine, corpus, seed, folder, settings):
         variant = W2V_VARIANTS[engine.split(":")[1]]
         # --resample is the d2l method's: the word2vec method draws everything on the fly.
         resample = [] if "word2vec" in variant else ["--resample", settings.resample]
+        threads = ["--threads", str(settings.threads)] if "numba" in engine and settings.threads else []
         return [sys.executable, "-m", "w2v_np", "train", *shared, "--out", str(folder / "run"), "--quiet",
-                "--min-count", str(settings.min_count), *resample, *variant,
-                *(["--threads", str(settings.threads)] if "numba" in engine else []), *tuned]
+                "--min-count", str(settings.min_count), *resample, *variant, *threads, *tuned]
     shared += ["--json", str(folder / "result.json"), "--vectors", str(folder / "vectors.txt")]
+    threads = str(settings.threads or len(os.sched_getaffinity(0)))
     if engine.startswith("torch"):
         return [sys.executable, str(BENCH / "torch_reference.py"), "--device", engine.split(":")[1],
-                "--threads", str(settings.threads), *shared, *tuned]
-    return [sys.executable, str(BENCH / "gensim_reference.py"), "--workers", str(settings.threads), *shared,
+                "--threads", threads, *shared, *tuned]
+    return [sys.executable, str(BENCH / "gensim_reference.py"), "--workers", threads, *shared,
             "--min-count", str(settings.min_count), *([] if settings.gensim_stream else ["--in-memory"]), *tuned]
 
 
@@ -175,6 +179,7 @@ def run_once(engine, corpus, seed, settings, env):
             report["num_centers"] = report["effective_words"] / len(report["epochs"])
     epoch_seconds = [e["seconds"] for e in report["epochs"]]
     return {"engine": engine, "seed": seed, "wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "epoch_threads": [e.get("threads") for e in report["epochs"]],
             "prep_seconds": report["prep_seconds"], "epoch_seconds": epoch_seconds,
             "train_seconds": sum(epoch_seconds), "num_centers": report["num_centers"],
             "last_loss": report["epochs"][-1].get("loss"), "vectors": report["vectors"], "folder": folder}

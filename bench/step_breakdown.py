@@ -5,8 +5,8 @@ Usage: W2V_NP_DATA=/path/to/ptb python bench/step_breakdown.py [--engine numpy|n
 ``numpy`` times the NumPy engine's own code, not a copy of it: ``SkipGram.loss_and_grads``
 reports each of its stages through its ``timer`` argument, then the optimizer's ``step``
 runs (batch packing here runs inline, whereas training prefetches it in a thread);
-``numba`` times the d2l method's Numba trainer: its workspace's fused loss and gradients,
-then the optimizer's ``numba_step`` on both tables, after one warm-up batch.
+``numba`` times the d2l method's Numba trainer: its workspace's fused step, whose update's
+share is measured as the difference of the step with and without it, after one warm-up batch.
 """
 import argparse
 import time
@@ -55,24 +55,29 @@ def reference_stages(examples, model, optimizer, shuffle_rng, clock):
 
 
 def fused_stages(plan, examples, model, optimizer, shuffle_rng, clock):
-    """The Numba trainer's kernel calls, stage by stage; returns the number of batches."""
+    """The Numba trainer's fused step on each batch of an epoch; returns the number of batches.
+
+    The fused step computes the loss and the gradients and applies the update in one
+    kernel: each batch runs twice, without the update (tables unchanged) and with it, and
+    the update's share is the difference.
+    """
     trainer = NumbaTrainer(plan, model, optimizer, examples)
     order = shuffle_rng.permutation(len(examples))
-    trainer.step((examples, order[:512]))                         # compile or load the kernels
+    trainer.workspace.step(model.center, model.context, examples, order[:512])    # compile or load the kernels
     work = trainer.workspace
     num_batches = 0
     for start in range(0, order.shape[0], 512):
         num_batches += 1
-        clock.restart()
         indices = order[start:start + 512]
-        work.loss_and_grads(model.center, model.context, examples, indices)
-        clock("fused loss and gradients")
-        center_rows, center_grads, context_rows, context_grads = work.touched()
-        optimizer.numba_step({"center": (work.slot[0], center_rows, center_grads),
-                              "context": (work.slot[1], context_rows, context_grads)}, work=indices.shape[0])
-        clock(f"{optimizer.name} kernel (both tables)")
-        work.release()
-        clock("release rows")
+        clock.restart()
+        work.step(model.center, model.context, examples, indices)
+        gradients = time.perf_counter() - clock.since
+        clock.restart()
+        work.step(model.center, model.context, examples, indices, optimizer.numba_update(work=indices.shape[0]))
+        whole = time.perf_counter() - clock.since
+        for stage, seconds in (("fused loss and gradients", gradients),
+                               (f"{optimizer.name} update (fused step minus the above)", whole - gradients)):
+            clock.seconds[stage] = clock.seconds.get(stage, 0.0) + seconds
     return num_batches
 
 

@@ -215,7 +215,7 @@ def adam_update(param, m, v, grad, touched, stamp, lazy, beta1, beta2, one_minus
     With ``lazy`` only the rows with ``touched[r] == stamp`` move ("lazy" Adam); otherwise
     every row does, its moments decaying, as in ``torch.optim.Adam``.  The scalars and
     the order of the operations are those of ``w2v_np.optim.Adam`` (see
-    ``kernels.training.adam_dense``).  One thread per element.
+    ``kernels.optimizers.update_row``).  One thread per element.
     """
     index = cuda.grid(1)
     dim = param.shape[1]

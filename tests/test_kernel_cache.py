@@ -25,10 +25,10 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 RUN = """
 import sys
 from w2v_np import TrainConfig, train
-from w2v_np.kernels import minibatch, optimizers
+from w2v_np.kernels import minibatch
 train(TrainConfig(corpus=sys.argv[1], epochs=1, min_count=1, dim=8, sample=0.0, sampler="numpy", engine="numba"),
       probes=(), quiet=True)
-kernels = (minibatch.batch_loss_and_grads, optimizers.adam_dense)
+kernels = (minibatch.batch_step,)
 print(sum(sum(k.stats.cache_hits.values()) for k in kernels), sum(sum(k.stats.cache_misses.values()) for k in kernels))
 """
 

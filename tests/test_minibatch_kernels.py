@@ -13,7 +13,7 @@ from w2v_np import TrainConfig, train
 from w2v_np.model import SkipGram
 from w2v_np.ops import sigmoid_bce
 from w2v_np.sparse_grads import RowSparse
-from w2v_np.optim import SGD, Adam, LazyAdam
+from w2v_np.optim import make_optimizer
 from w2v_np.sampling import build_examples
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
@@ -45,13 +45,21 @@ def dense(rows, grads):
     return out
 
 
+def workspace_for(model, examples, batch_size):
+    return minibatch.BatchWorkspace(V, D, batch_size, examples.max_row_length(), model.center.dtype)
+
+
 def fused_grads(model, examples, indices):
-    work = minibatch.BatchWorkspace(V, D, indices.shape[0], examples.max_row_length(), model.center.dtype)
-    losses = work.loss_and_grads(model.center, model.context, examples, indices).copy()
+    """The fused step without an update: losses and the touched rows' gradients (copies)."""
+    work = workspace_for(model, examples, indices.shape[0])
+    before = {name: table.copy() for name, table in model.params.items()}
+    losses, pairs = work.step(model.center, model.context, examples, indices)
     center_rows, center_grads, context_rows, context_grads = (a.copy() for a in work.touched())
-    work.release()
     assert (work.slot == -1).all()
-    return losses, center_rows, center_grads, context_rows, context_grads
+    for name, table in model.params.items():
+        np.testing.assert_array_equal(table, before[name])
+    assert pairs == (examples.context_offsets[indices + 1] - examples.context_offsets[indices]).sum()
+    return losses.copy(), center_rows, center_grads, context_rows, context_grads
 
 
 @pytest.mark.parametrize("label", [0, 1])
@@ -105,49 +113,52 @@ def test_fused_batch_does_not_depend_on_threads():
         np.testing.assert_array_equal(a, b)
 
 
-def row_sparse_steps(seed, dtype, steps=4):
-    """A few RowSparse gradients over a (V, D) table, some rows repeated between steps."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(steps):
-        rows = rng.choice(V, size=rng.integers(1, V // 2), replace=False).astype(np.int64)
-        out.append(RowSparse(rows, rng.normal(size=(rows.shape[0], D)).astype(dtype), V))
-    return out
+def touched_as_row_sparse(work):
+    """The last step's gradients as the reference optimizers take them."""
+    center_rows, center_grads, context_rows, context_grads = (a.copy() for a in work.touched())
+    return {"center": RowSparse(center_rows, center_grads, V), "context": RowSparse(context_rows, context_grads, V)}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("reference", [Adam, LazyAdam])
-def test_adam_numba_step_gives_the_reference_bits(reference, dtype):
-    """Adam.numba_step == Adam.step and LazyAdam.numba_step == LazyAdam.step, bit for bit, over
-    several steps, with the same step count."""
-    start = np.random.default_rng(4).normal(size=(V, D)).astype(dtype)
-    ours, theirs = {"w": start.copy()}, {"w": start.copy()}
-    ref_opt, ker_opt = reference(theirs, lr=0.01), reference(ours, lr=0.01)
-    for g in row_sparse_steps(5, dtype):
-        ref_opt.step({"w": g})
-        slot = np.full(V, -1, dtype=np.int32)
-        slot[g.rows] = np.arange(g.rows.shape[0])
-        ker_opt.numba_step({"w": (slot, g.rows, g.values)})
-        np.testing.assert_array_equal(ours["w"], theirs["w"])
-        np.testing.assert_array_equal(ker_opt.m["w"], ref_opt.m["w"])
-        np.testing.assert_array_equal(ker_opt.v["w"], ref_opt.v["w"])
-        assert ker_opt.step_count == ref_opt.step_count
-    untouched = np.setdiff1d(np.arange(V), np.concatenate([g.rows for g in row_sparse_steps(5, dtype)]))
-    if reference is LazyAdam and untouched.size:
-        np.testing.assert_array_equal(ours["w"][untouched], start[untouched])
+@pytest.mark.parametrize("name", ["adam", "lazy-adam", "sgd"])
+def test_fused_update_gives_the_reference_bits(name, dtype):
+    """The fused step's update (``numba_update``) == the optimizer's reference ``step`` on the
+    same gradients, bit for bit, over several batches: tables, moments and counters alike.
 
-
-def test_sgd_numba_step_gives_the_reference_bits():
-    """SGD.numba_step == SGD.step, bit for bit, along the decaying schedule; both count the work."""
-    start = np.random.default_rng(6).normal(size=(V, D)).astype(np.float32)
-    ours, theirs = start.copy(), start.copy()
-    reference, kernel = SGD({"w": theirs}, lr=0.05, total_work=10), SGD({"w": ours}, lr=0.05, total_work=10)
-    for g in row_sparse_steps(7, np.float32):
-        kernel.numba_step({"w": (None, g.rows, g.values)}, work=2)
-        reference.step({"w": g}, work=2)
-        np.testing.assert_array_equal(ours, theirs)
-        assert kernel.done == reference.done
-    assert reference.rate() < 0.05 * 0.5
+    The reference's gradients are the kernel's own (its no-update form, on the reference's
+    tables), so the comparison isolates the update; rows of both tables are used by several
+    examples of a batch, and some rows by no batch (dense Adam must still move them).
+    """
+    examples = random_examples(seed=8)
+    ours, theirs = model_of(dtype, seed=9), model_of(dtype, seed=9)
+    kernel, reference = (make_optimizer(name, model.params, lr=0.05, total_work=3 * len(examples))
+                         for model in (ours, theirs))
+    work, reference_work = workspace_for(ours, examples, 16), workspace_for(theirs, examples, 16)
+    order = np.random.default_rng(10).permutation(len(examples))
+    used_before, idle_rows_checked = np.zeros(V, dtype=bool), 0
+    for indices in np.array_split(order[:80], 5):
+        before = ours.center.copy()
+        reference_work.step(theirs.center, theirs.context, examples, indices)
+        grads = touched_as_row_sparse(reference_work)
+        reference.step(grads, work=indices.shape[0])
+        work.step(ours.center, ours.context, examples, indices, kernel.numba_update(work=indices.shape[0]))
+        assert (work.slot == -1).all()
+        for table in ("center", "context"):
+            np.testing.assert_array_equal(ours.params[table], theirs.params[table])
+        for state in ("m", "v"):
+            for table in ("center", "context"):
+                np.testing.assert_array_equal(getattr(kernel, state, {table: 0})[table],
+                                              getattr(reference, state, {table: 0})[table])
+        assert kernel.state_dict().get("step") == reference.state_dict().get("step")
+        assert kernel.state_dict().get("done") == reference.state_dict().get("done")
+        # Rows with a gradient in an earlier batch but not in this one: only dense Adam moves them.
+        idle = used_before.copy()
+        idle[grads["center"].rows] = False
+        moved = (ours.center != before).any(axis=1)
+        assert moved[idle].all() if name == "adam" else not moved[idle].any()
+        idle_rows_checked += idle.sum()
+        used_before[grads["center"].rows] = True
+    assert idle_rows_checked > 0
 
 
 def corpus_file(tmp_path, seed=0, sentences=400):

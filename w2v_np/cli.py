@@ -130,7 +130,10 @@ def build_parser():
              "a step reads a third of the rows)" + per_method("noise_per", ["word2vec"]))
     add("--backend", choices=BACKENDS, help="array backend: numpy (CPU) or cupy (GPU)" + default("backend"))
     add("--dtype", choices=DTYPES, help="floating-point type of the tables" + default("dtype"))
-    add("--threads", type=_positive_int, help="threads of the Numba kernels (default: all cores)")
+    add("--threads", type=_positive_int,
+        help="threads of the Numba kernels, exactly this many (default: the CPUs this process may use, by "
+             "its affinity and cgroup quota; with --method d2l on the numba engine one thread instead "
+             "while that is faster, as when other processes share the CPUs)")
     add("--deterministic", action="store_true", default=None,
         help="the same bits on every run: a no-op for the numpy and numba engines of --method d2l (they "
              "already are); gradients summed in sorted order instead of by atomics on the GPU; with "

@@ -9,8 +9,8 @@ compute it, one trainer class each (the rows ``("d2l", ...)`` of
 ``numpy``    :class:`ReferenceTrainer`: padded batches through ``SkipGram.loss_and_grads`` and
              the optimizer's reference ``step`` (NumPy or CuPy arrays)
 ``numba``    :class:`NumbaTrainer`: the same batches read straight from the CSR examples by the
-             fused kernel of ``w2v_np.kernels.minibatch``, then the optimizer's ``numba_step``;
-             float32 sums in another order than NumPy's, the same whatever the threads
+             fused kernel of ``w2v_np.kernels.minibatch``, which also applies the optimizer's
+             update; float32 sums in another order than NumPy's, the same whatever the threads
 ``cuda``     :class:`~w2v_np.gpu_step.CudaTrainer`: the numba.cuda kernels on CuPy arrays
 ===========  ==================================================================================
 
@@ -24,7 +24,8 @@ import threading
 import numpy as np
 
 from .backend import get_array_module, to_device, to_host
-from .sampling import build_examples
+from .sampling import ResampledExamples, build_examples
+from .threads import ThreadGovernor
 
 
 def prefetch(iterator, depth=2):
@@ -145,7 +146,8 @@ class ReferenceTrainer(MiniBatchTrainer):
 
 
 class NumbaTrainer(MiniBatchTrainer):
-    """The ``numba`` implementation: fused loss and gradients, then the optimizer's ``numba_step``.
+    """The ``numba`` implementation: one fused kernel per batch computes the loss and the
+    gradients and applies the optimizer's update (its ``numba_update``).
 
     Holds a :class:`~w2v_np.kernels.minibatch.BatchWorkspace`, so the hot loop allocates
     nothing but each batch's index array.
@@ -153,10 +155,16 @@ class NumbaTrainer(MiniBatchTrainer):
 
     def __init__(self, plan, model, optimizer, examples):
         super().__init__(plan, model, optimizer, examples)
+        import numba
+
         from .kernels.minibatch import BatchWorkspace
         num_rows, dim = model.center.shape
         self.workspace = BatchWorkspace(num_rows, dim, self.batch_size, max(examples.max_row_length(), 1),
                                         model.center.dtype)
+        # Fixed examples are cut into batches by slicing a permutation: nothing to overlap.
+        self.prefetched = isinstance(examples, ResampledExamples)
+        self.governor = ThreadGovernor(plan.threads, numba.set_num_threads) if plan.adaptive_threads else None
+        self.plan_threads = plan.threads
 
     def batches(self, rng):
         return self.examples.index_batches(self.batch_size, rng)
@@ -164,12 +172,19 @@ class NumbaTrainer(MiniBatchTrainer):
     def step(self, batch):
         """Train on ``examples[indices]``; returns ``(sum of the losses, pairs)``."""
         examples, indices = batch
-        work, model = self.workspace, self.model
-        size = indices.shape[0]
-        losses = work.loss_and_grads(model.center, model.context, examples, indices)
-        center_rows, center_grads, context_rows, context_grads = work.touched()
-        self.optimizer.numba_step({"center": (work.slot[0], center_rows, center_grads),
-                                   "context": (work.slot[1], context_rows, context_grads)}, work=size)
-        work.release()
-        pairs = int((examples.context_offsets[indices + 1] - examples.context_offsets[indices]).sum())
-        return float(losses.sum()), pairs
+        if self.governor is not None:
+            self.governor.start()
+        losses, pairs = self.workspace.step(self.model.center, self.model.context, examples, indices,
+                                            self.optimizer.numba_update(work=indices.shape[0]))
+        if self.governor is not None:
+            self.governor.stop(indices.shape[0])
+        return float(losses.sum()), int(pairs)
+
+    def run_epoch(self, streams, bar):
+        """:meth:`MiniBatchTrainer.run_epoch`, plus ``threads``: the mean number of threads the
+        steps ran on (the plan's, or fewer where the governor chose fewer)."""
+        if self.governor is not None:
+            self.governor.reset_mean()
+        done = super().run_epoch(streams, bar)
+        done["threads"] = self.governor.mean_threads() if self.governor is not None else self.plan_threads
+        return done

@@ -12,8 +12,8 @@ An optimizer updates the tables in whichever form an implementation holds the gr
 
 - :meth:`step` ``(grads, work)``: the reference, on NumPy or CuPy arrays (dense or
   :class:`~w2v_np.sparse_grads.RowSparse` gradients);
-- :meth:`numba_step` ``(touched, work)``: the Numba kernels of ``w2v_np.kernels.optimizers``
-  on the touched rows of a fused CPU step;
+- :meth:`numba_update` ``(work)``: the rule, constants and state that the fused CPU step
+  (``w2v_np.kernels.minibatch``) applies to each row through ``w2v_np.kernels.optimizers``;
 - :meth:`cuda_step` ``(views, stamp, work)``: the numba.cuda kernels on dense gradient tables
   whose touched rows carry the step's ``stamp``.
 
@@ -23,6 +23,8 @@ Each of them moves the counters (Adam's step count, SGD's work done) through one
 (saved with a checkpoint), ``name`` the value of ``--optimizer`` it implements and
 ``DEFAULT_LR`` its default rate for each method that can train with it.
 """
+import numpy as np
+
 from .backend import get_array_module
 from .errors import W2VError
 from .kernels.schedule import linear_decay
@@ -114,20 +116,18 @@ class Adam(_Optimizer):
         beta1, beta2, eps_hat, scale = self._advance(work)
         return [dtype(c) for c in (beta1, beta2, 1 - beta1, 1 - beta2, eps_hat, scale)]
 
-    def numba_step(self, touched, work=1):
-        """The update by the Numba kernels: ``touched`` maps a table's name to ``(slot, rows, grads)``.
+    def numba_update(self, work=1):
+        """The next step's update for the fused Numba step: ``(rule, constants, state)``.
 
-        ``rows`` int64 ``(R,)`` are the rows a batch touched and ``grads`` float ``(R, D)``
-        their gradients; ``slot`` int32 ``(V,)`` maps a row to its place in ``rows`` (-1 when
-        untouched), which dense Adam reads to move every row.
+        ``rule`` is ``ADAM`` or ``LAZY_ADAM`` of ``w2v_np.kernels.optimizers``, ``constants``
+        :meth:`_kernel_constants` as an array in the tables' dtype, ``state`` each table's
+        ``(m, v)``; the step is counted here.
         """
         from .kernels import optimizers as kernels
-        constants = self._kernel_constants(next(iter(self.params.values())).dtype.type, work)
-        for name, (slot, rows, grads) in touched.items():
-            if self.lazy:
-                kernels.adam_rows(self.params[name], self.m[name], self.v[name], rows, grads, *constants)
-            else:
-                kernels.adam_dense(self.params[name], self.m[name], self.v[name], slot, grads, *constants)
+        dtype = next(iter(self.params.values())).dtype
+        constants = np.array(self._kernel_constants(dtype.type, work), dtype=dtype)
+        state = {name: (self.m[name], self.v[name]) for name in self.params}
+        return (kernels.LAZY_ADAM if self.lazy else kernels.ADAM), constants, state
 
     def cuda_step(self, views, stamp, work=1):
         """The update by the numba.cuda kernel, which also clears the gradient tables.
@@ -274,12 +274,14 @@ class SGD(_Optimizer):
             else:
                 p -= rate * g
 
-    def numba_step(self, touched, work=1):
-        """The update by the Numba kernel on the touched rows: ``touched`` as in :meth:`Adam.numba_step`."""
+    def numba_update(self, work=1):
+        """The next step's update for the fused Numba step: ``(SGD, (rate,), state)`` with
+        empty moments in ``state`` (see :meth:`Adam.numba_update`); ``work`` counts as done."""
         from .kernels import optimizers as kernels
-        rate = next(iter(self.params.values())).dtype.type(self._advance(work))
-        for name, (_, rows, grads) in touched.items():
-            kernels.sgd_rows(self.params[name], rows, grads, rate)
+        dtype = next(iter(self.params.values())).dtype
+        constants = np.array([self._advance(work)], dtype=dtype)
+        none = np.empty((0,) + next(iter(self.params.values())).shape[1:], dtype=dtype)
+        return kernels.SGD, constants, {name: (none, none) for name in self.params}
 
     def cuda_step(self, views, stamp, work=1):
         """The update by the numba.cuda kernel on the rows marked ``stamp``, which clears their gradients

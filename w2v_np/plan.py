@@ -30,6 +30,7 @@ from .kernels import cuda_available, numba_available
 from .model import INITS
 from .optim import OPTIMIZERS
 from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
+from .threads import usable_cpus
 from .word2vec import HogwildTrainer
 
 METHODS = ("d2l", "word2vec")
@@ -81,8 +82,11 @@ class TrainConfig:
     The defaults are the chapter's.  Settings that default to ``None`` take the chosen
     method's default (:data:`METHOD_DEFAULTS`, :data:`DEFAULT_LR`); naming one that the
     method does not use is an error (``batch_size``, ``resample`` and ``sampler`` belong
-    to ``d2l``, ``noise_per`` to ``word2vec``).  ``threads`` ``None`` means every core
-    Numba may use; ``deterministic`` asks for the same bits on every run.
+    to ``d2l``, ``noise_per`` to ``word2vec``).  ``threads`` ``None`` means the CPUs this
+    process may use (:func:`~w2v_np.threads.usable_cpus`), and for the d2l method's
+    ``numba`` engine fewer while other processes share them
+    (:class:`~w2v_np.threads.ThreadGovernor`); a number is used as it is.
+    ``deterministic`` asks for the same bits on every run.
     """
     corpus: str = "ptb"
     method: str = "d2l"
@@ -118,8 +122,10 @@ class Plan:
     inside its kernel); ``reduction`` says in what order gradients are summed: ``fixed`` (an order set
     by the batch), ``sorted`` or ``atomic`` (the GPU), ``serial`` or ``hogwild`` (one or
     several threads of the streaming SGD); ``deterministic`` whether the same seed gives
-    the same bits on every run; ``threads`` Numba's threads (1 when no Numba kernel runs).
-    Settings the method does not use are ``None``.
+    the same bits on every run; ``threads`` Numba's threads (1 when no Numba kernel runs),
+    and ``adaptive_threads`` whether the trainer may use fewer of them while the CPU is
+    shared (the d2l method's ``numba`` engine when ``threads`` was not given: its results do
+    not depend on the number of threads).  Settings the method does not use are ``None``.
     """
     method: str
     engine: str
@@ -135,6 +141,7 @@ class Plan:
     reduction: str
     deterministic: bool
     threads: int
+    adaptive_threads: bool
     corpus: str
     epochs: int
     window: int
@@ -274,7 +281,7 @@ def _threads(config, uses_numba):
     available = numba.config.NUMBA_NUM_THREADS
     if config.threads is not None and config.threads > available:
         raise W2VError(f"threads must lie in 1..{available} (the threads Numba can use here), got {config.threads}")
-    return available if config.threads is None else int(config.threads)
+    return min(usable_cpus(), available) if config.threads is None else int(config.threads)
 
 
 def _reduction(config, engine, threads):
@@ -312,4 +319,6 @@ def make_plan(config):
     values["sample"], values["lr"] = float(config.sample), float(values["lr"])
     values["threads"] = _threads(config, _uses_numba(engine, settings["sampler"]))
     values["reduction"], values["deterministic"] = _reduction(config, engine, values["threads"])
+    values["adaptive_threads"] = (config.threads is None and (config.method, engine) == ("d2l", "numba")
+                                  and values["threads"] > 1)
     return Plan(**values)
