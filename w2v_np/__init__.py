@@ -8,12 +8,14 @@ Quick use::
     vectors.most_similar("chip", topn=3)
     evaluate_pairs(vectors, "wordsim353.tsv").spearman
 """
-# ruff: noqa: E402  (Numba's cache folder is set before any module that may import Numba)
+# ruff: noqa: E402  (Numba's cache folder and threading library are set up before any module
+# that may import Numba)
 __version__ = "0.1.0"
 
-from . import kernel_cache
+from . import kernel_cache, threads
 
 kernel_cache.configure(__version__)
+threads.preload_tbb()
 
 from .backend import get_array_module, get_backend
 from .errors import UnknownWordError, W2VError

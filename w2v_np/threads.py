@@ -12,13 +12,40 @@ for it, so two threads can run slower than one.  The fused step gives the same b
 any number of threads, so the governor may change it at any batch without changing the
 result: it times windows of batches and keeps the faster of one thread and all of them,
 trying the other from time to time.
+
+:func:`preload_tbb` makes Numba's TBB threading layer loadable when the ``tbb`` package
+is installed (``pip install "w2v-np[fast]"`` brings it on Linux x86-64): Numba tries TBB
+first, and its work-stealing tasks let a thread that the OS keeps waiting lose its share
+of a parallel region to the others, where OpenMP's static split makes the region wait
+(bench/RESULTS.md, ``contention_ptb``).
 """
+import ctypes
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+TBB_LIBRARY = "libtbb.so.12"
+
+
+def preload_tbb(prefix=sys.prefix):
+    """Load the ``tbb`` wheel's library by its path, so that Numba's TBB layer finds it.
+
+    The wheel puts ``libtbb.so.12`` in ``PREFIX/lib``, where the dynamic loader does not
+    look; once it is loaded, the layer's own reference to it resolves to this copy.  Does
+    nothing off Linux, without the wheel, when the library is loaded already or cannot
+    be; Numba then falls back to OpenMP or its workqueue.  Returns whether it loaded it.
+    """
+    path = Path(prefix, "lib", TBB_LIBRARY)
+    if not sys.platform.startswith("linux") or not path.is_file():
+        return False
+    try:
+        ctypes.CDLL(os.fspath(path), mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        return False
+    return True
 
 
 def usable_cpus(cgroup_root=CGROUP_ROOT, proc_self=Path("/proc/self")):
