@@ -10,8 +10,6 @@ import os
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +230,8 @@ def download_ptb(cache_dir=None, url=PTB_URL, sha1=PTB_SHA1, timeout=60):
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise W2VError(f"cannot create cache folder {cache_dir}: {exc.strerror}") from None
+    import urllib.error       # here, not at the top: most runs never download, and the import costs
+    import urllib.request     # a share of w2v_np's own
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".ptb-") as tmp:
         archive = Path(tmp) / "ptb.zip"
         try:

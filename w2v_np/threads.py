@@ -122,7 +122,7 @@ class ThreadGovernor:
     ``set_threads`` (``numba.set_num_threads``) applies a choice; ``clock`` reads seconds.
     """
 
-    def __init__(self, most, set_threads, window=8, explore_every=4, max_explore_every=64, margin=0.1,
+    def __init__(self, most, set_threads, window=16, explore_every=4, max_explore_every=64, margin=0.2,
                  clock=time.perf_counter):
         self.set_threads, self.clock = set_threads, clock
         self.window, self.margin = window, margin
