@@ -15,6 +15,7 @@ import pytest
 
 import w2v_np
 import w2v_np.kernels
+from w2v_np import kernel_cache
 from cli_runs import IDLE_BOUND
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
@@ -77,9 +78,26 @@ def test_a_read_only_install_compiles_once_per_user(tmp_path):
     assert not compiled_files(installed)
     assert python("-c", "import w2v_np.kernels.minibatch as m; print(m.__file__)", cwd=tmp_path, env=env).strip() \
         == str(installed / "kernels" / "minibatch.py")
-    version_folder = tmp_path / "cache" / "w2v-np" / "kernels" / f"{w2v_np.__version__}-py{sys.version_info[0]}." \
-                                                                 f"{sys.version_info[1]}"
-    assert compiled_files(version_folder)
+    version_folders = list((tmp_path / "cache" / "w2v-np" / "kernels").iterdir())
+    assert [folder.name for folder in version_folders] == [
+        f"{w2v_np.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}-{kernel_cache.sources_digest()}"]
+    assert compiled_files(version_folders[0])
+
+
+def test_the_cache_folder_follows_the_kernels_sources(tmp_path):
+    """An edited kernel module gets a folder of its own: a kernel that calls it is never
+    loaded as compiled from the old text."""
+    site = tmp_path / "site" / "w2v_np"
+    shutil.copytree(CHECKOUT / "w2v_np", site, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(CHECKOUT / "kernels", site / "kernels", ignore=shutil.ignore_patterns("__pycache__"))
+    env = environment(tmp_path, PYTHONPATH=str(tmp_path / "site"))
+    show = "from w2v_np import kernel_cache; print(kernel_cache.own_folder('1').name)"
+    before = python("-c", show, cwd=tmp_path, env=env).strip()
+    with open(site / "kernels" / "optimizers.py", "a") as source:
+        source.write("\n# an edit\n")
+    after = python("-c", show, cwd=tmp_path, env=env).strip()
+    assert before != after and before.rsplit("-", 1)[0] == after.rsplit("-", 1)[0] == \
+        f"1-py{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def test_a_folder_the_user_chose_is_honoured(tmp_path):

@@ -5,11 +5,16 @@ Left to itself, Numba writes its cache beside the kernels' source, inside
 uninstall, and the folder they leave behind turns ``w2v_np`` into a namespace package that
 shadows the next install; a read-only install cannot write there at all and compiles again
 in every process.  So before Numba is first imported, :func:`configure` points it at
-``$XDG_CACHE_HOME/w2v-np/kernels/<version>-py<X.Y>`` (``~/.cache`` without the variable):
-one folder per w2v-np version and Python version, so two installed versions never read
-each other's entries.  A ``NUMBA_CACHE_DIR`` the user set is honoured.  ``w2v-np cache
---info`` shows the folder and its size, ``w2v-np cache --clear`` empties it.
+``$XDG_CACHE_HOME/w2v-np/kernels/<version>-py<X.Y>-<digest>`` (``~/.cache`` without the
+variable): one folder per w2v-np version, Python version and content of the kernels'
+sources, so two installed versions never read each other's entries, and an edited kernel
+module never meets entries compiled from its old text (Numba checks only the file of the
+function it compiled, not the files of the functions that function calls).  A
+``NUMBA_CACHE_DIR`` the user set is honoured.  ``w2v-np cache --info`` shows the folder and
+its size, ``w2v-np cache --clear`` empties it.
 """
+import hashlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -18,7 +23,20 @@ from pathlib import Path
 from .corpus import default_cache_dir
 from .errors import W2VError
 
-KERNELS = Path(__file__).resolve().parent / "kernels"
+
+
+def kernels_folder():
+    """Where the ``w2v_np.kernels`` sources are (beside ``w2v_np``, or ``kernels/`` of a checkout
+    installed in editable mode)."""
+    return Path(importlib.util.find_spec("w2v_np.kernels").origin).parent
+
+
+def sources_digest():
+    """A short digest of the kernels' sources (file names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(kernels_folder().glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 USER_CHOSEN = bool(os.environ.get("NUMBA_CACHE_DIR"))
@@ -26,10 +44,12 @@ USER_CHOSEN = bool(os.environ.get("NUMBA_CACHE_DIR"))
 
 
 def own_folder(version=None):
-    """This project's cache of compiled kernels: one subfolder per w2v-np version and Python
-    version (``version`` given), or all of them (``None``)."""
+    """This project's cache of compiled kernels: one subfolder per w2v-np version, Python
+    version and kernel sources (``version`` given), or all of them (``None``)."""
     folder = default_cache_dir() / "kernels"
-    return folder if version is None else folder / f"{version}-py{sys.version_info[0]}.{sys.version_info[1]}"
+    if version is None:
+        return folder
+    return folder / f"{version}-py{sys.version_info[0]}.{sys.version_info[1]}-{sources_digest()}"
 
 
 def configure(version):
@@ -57,7 +77,7 @@ def folder_to_clear():
     if not USER_CHOSEN:
         return own_folder()
     from numba.core.caching import UserProvidedCacheLocator
-    subfolder = UserProvidedCacheLocator.get_suitable_cache_subpath(os.fspath(KERNELS / "__init__.py"))
+    subfolder = UserProvidedCacheLocator.get_suitable_cache_subpath(os.fspath(kernels_folder() / "__init__.py"))
     return Path(os.environ["NUMBA_CACHE_DIR"]) / subfolder
 
 
