@@ -78,16 +78,15 @@ class BatchWorkspace:
         """Run :func:`batch_step` on ``examples[indices]`` (a ``SkipGramExamples``) with these buffers.
 
         ``update`` is ``(rule, constants, state)`` as ``w2v_np.optim``'s ``numba_update``
-        gives it (``state``: ``{"center": (m, v), "context": (m, v)}``); ``None`` leaves the
-        tables as they are.  Returns ``(losses, pairs)``: the examples' losses, float64
-        ``(B,)`` (a view), and the batch's number of (center, context word) pairs;
-        :meth:`touched` gives the gradients.
+        gives it (``state``: ``{"center": (m, v), "context": (m, v)}``, or ``None`` for a
+        rule without state); ``None`` leaves the tables as they are.  Returns ``(losses,
+        pairs)``: the examples' losses, float64 ``(B,)`` (a view), and the batch's number of
+        (center, context word) pairs; :meth:`touched` gives the gradients.
         """
-        if update is None:
-            rule, constants = NONE, self.no_constants
+        rule, constants, state = (NONE, self.no_constants, None) if update is None else update
+        if state is None:
             center_state = context_state = (self.no_state, self.no_state)
         else:
-            rule, constants, state = update
             center_state, context_state = state["center"], state["context"]
         pairs = batch_step(
             center_table, context_table, indices, examples.centers, examples.context_offsets, examples.contexts,

@@ -210,7 +210,8 @@ def build_parser():
         "cache", help="where compiled kernels are cached; clear them",
         description="Numba compiles w2v-np's kernels once and caches them per user (not inside the installed "
                     "package): in $XDG_CACHE_HOME/w2v-np/kernels (~/.cache without the variable), one folder per "
-                    "w2v-np and Python version, or under NUMBA_CACHE_DIR when you set it.")
+                    "w2v-np version, Python version and content of the kernels' sources, or under NUMBA_CACHE_DIR "
+                    "when you set it.")
     action = cache_parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--info", action="store_true", help="print the folder, its files and size")
     action.add_argument("--clear", action="store_true", help="remove every compiled kernel of w2v-np cached there")

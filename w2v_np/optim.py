@@ -275,13 +275,11 @@ class SGD(_Optimizer):
                 p -= rate * g
 
     def numba_update(self, work=1):
-        """The next step's update for the fused Numba step: ``(SGD, (rate,), state)`` with
-        empty moments in ``state`` (see :meth:`Adam.numba_update`); ``work`` counts as done."""
+        """The next step's update for the fused Numba step: ``(SGD, (rate,), None)``, no state
+        (see :meth:`Adam.numba_update`); ``work`` counts as done."""
         from .kernels import optimizers as kernels
         dtype = next(iter(self.params.values())).dtype
-        constants = np.array([self._advance(work)], dtype=dtype)
-        none = np.empty((0,) + next(iter(self.params.values())).shape[1:], dtype=dtype)
-        return kernels.SGD, constants, {name: (none, none) for name in self.params}
+        return kernels.SGD, np.array([self._advance(work)], dtype=dtype), None
 
     def cuda_step(self, views, stamp, work=1):
         """The update by the numba.cuda kernel on the rows marked ``stamp``, which clears their gradients
