@@ -81,21 +81,22 @@ def test_plot_words_unknown_word_writes_nothing(embeddings, tmp_path):
 
 
 def test_plot_loss_writes_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
-    assert plot_loss([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}], tmp_path / "loss.png")
+    plot_loss([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}], tmp_path / "loss.png")
     assert (tmp_path / "loss.png").read_bytes().startswith(PNG_MAGIC)
+    assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]
 
 
 def test_without_matplotlib(tmp_path):
-    """With matplotlib blocked: plot_loss returns False and writes nothing, plot_words raises
-    the one-line error naming the extra to install."""
+    """With matplotlib blocked: plot_loss still draws loss.png, plot_words raises the one-line
+    error naming the extra to install."""
     script = textwrap.dedent(f"""
         import sys
         sys.modules["matplotlib"] = None
         import numpy as np
         from w2v_np import Embeddings, W2VError
         from w2v_np.plot import plot_loss, plot_words
-        assert plot_loss([{{"epoch": 1, "loss": 0.5}}], {str(tmp_path / "loss.png")!r}) is False
+        plot_loss([{{"epoch": 1, "loss": 0.5}}], {str(tmp_path / "loss.png")!r})
+        assert "matplotlib" not in sys.modules or sys.modules["matplotlib"] is None
         try:
             plot_words(Embeddings(["a", "b"], np.eye(2, dtype=np.float32)), ["a"], {str(tmp_path / "m.png")!r})
         except W2VError as exc:
@@ -104,4 +105,4 @@ def test_without_matplotlib(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "plotting needs matplotlib (pip install 'w2v-np[plot]')"
-    assert not (tmp_path / "loss.png").exists() and not (tmp_path / "m.png").exists()
+    assert (tmp_path / "loss.png").read_bytes().startswith(PNG_MAGIC) and not (tmp_path / "m.png").exists()

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, kernel_cache
+from . import __version__, kernel_cache, numba_startup
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
@@ -332,7 +332,11 @@ def run():
     finalisation (seen in about one interrupted run in six here), so the status would be
     -2 instead of the documented 130.  An interrupted run has written and closed its
     files by then, so it leaves at once, with 130, once its messages are flushed.
+
+    The process is the command's own, so Numba's start-up may skip its BLAS check
+    (:mod:`w2v_np.numba_startup`).
     """
+    numba_startup.skip_blas_check()
     status = main()
     if status == INTERRUPTED:
         sys.stdout.flush()

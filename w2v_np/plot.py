@@ -1,13 +1,17 @@
-"""Pictures, with matplotlib when it is installed: the loss curve and a 2-D PCA map of words.
+"""Pictures: the loss curve, always, and a 2-D PCA map of words, with matplotlib when it is installed.
 
-Figures are drawn with matplotlib's object API on an Agg canvas, never through
+The loss curve is drawn by :mod:`w2v_np.chart` and written by :mod:`w2v_np.png`, so every run
+can leave one without matplotlib, and without paying its import.  The word map, whose labels
+are any token, is drawn with matplotlib's object API on an Agg canvas, never through
 ``pyplot``, so plotting changes no global backend or state of the caller's session.
 """
 import numpy as np
 
 from .backend import to_host
+from .chart import line_chart
 from .errors import W2VError
 from .io import atomic_write
+from .png import encode_png
 
 MISSING = "plotting needs matplotlib (pip install 'w2v-np[plot]')"
 
@@ -30,23 +34,15 @@ def _save(figure, path, dpi):
 
 
 def plot_loss(epochs, path):
-    """Draw the mean loss per epoch to the PNG ``path``; returns False without matplotlib.
+    """Draw the mean loss per epoch to the PNG ``path`` (500 x 350 pixels).
 
-    Args: epochs, a list of dicts with ``"epoch"`` and ``"loss"`` (``metrics["epochs"]``).
+    Args: epochs, a non-empty list of dicts with ``"epoch"`` and a finite ``"loss"``
+    (``metrics["epochs"]``).
     """
-    figure = _figure((5, 3.5))
-    if figure is None:
-        return False
-    axes = figure.add_subplot()
-    numbers = [e["epoch"] for e in epochs]
-    axes.plot(numbers, [e["loss"] for e in epochs], marker="o")
-    axes.set_xticks(numbers)
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("mean loss")
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    _save(figure, path, dpi=100)
-    return True
+    pixels = line_chart([e["epoch"] for e in epochs], [e["loss"] for e in epochs], xlabel="epoch",
+                        ylabel="mean loss")
+    with atomic_write(path, "wb") as out:
+        out.write(encode_png(pixels))
 
 
 def pca_2d(points):
