@@ -46,7 +46,7 @@ marks.append(("import w2v_np", clock()))
 import numba
 marks.append(("import numba", clock()))
 from w2v_np.kernels import rng
-rng.seed_chunk(1, 0)
+rng.chunk_stream(1, 0)
 marks.append(("first kernel call (Numba's start-up)", clock()))
 plan = make_plan(TrainConfig(corpus="ptb", epochs=1))
 _use_threads(plan)

@@ -1,11 +1,9 @@
 """Random numbers inside the kernels: SplitMix64 streams seeded per chunk of work.
 
-Every kernel that draws cuts its work into fixed chunks and seeds each chunk from
-``(seed, chunk)`` (:func:`chunk_seed`), so its output depends on the seed only, never on
-the number of threads.  Two generators are used: Numba's MT19937 (thread-local state,
-seeded by :func:`seed_chunk`) in the sampling kernels, and a SplitMix64 stream whose state
-is a one-element uint64 array (:func:`uniform`) in the streaming SGD, which draws several
-numbers per pair.
+Every kernel that draws cuts its work into fixed chunks and gives each chunk its own
+SplitMix64 stream, seeded from ``(seed, chunk)`` (:func:`chunk_stream`), so its output
+depends on the seed only, never on the number of threads.  A stream's state is a
+one-element uint64 array that :func:`uniform` advances.
 """
 import numpy as np
 from numba import njit
@@ -28,19 +26,19 @@ def chunk_seed(seed, chunk):
     return splitmix64(np.uint64(seed) + np.uint64(chunk + 1) * GOLDEN_GAMMA)
 
 
-@njit(cache=True)
-def seed_chunk(seed, chunk):
-    """Seed this thread's generator (Numba's MT19937) for ``chunk``: the top 32 bits of :func:`chunk_seed`."""
-    np.random.seed(np.uint32(chunk_seed(seed, chunk) >> np.uint64(32)))
+@njit(cache=True, inline="always")
+def chunk_stream(seed, chunk):
+    """The state of ``chunk``'s stream: uint64 ``(1,)`` holding :func:`chunk_seed`."""
+    return np.full(1, chunk_seed(seed, chunk), dtype=np.uint64)
 
 
 @njit(cache=True, inline="always")
 def uniform(state):
     """A float64 uniform on [0, 1) from the SplitMix64 generator whose state is ``state[0]`` (uint64).
 
-    A few multiplications per number, with its state in the caller's hands (Numba's MT19937
-    is thread-local and costlier per draw).  SplitMix64 passes BigCrush; the top 53 bits of
-    its output make the float.
+    A few multiplications per number, with its state in the caller's hands (Numba's
+    thread-local MT19937 costs several times more per draw and a 2.5 KiB state to seed per
+    chunk).  SplitMix64 passes BigCrush; the top 53 bits of its output make the float.
     """
     state[0] += GOLDEN_GAMMA
     return np.float64(splitmix64(state[0]) >> np.uint64(11)) * (1.0 / 9007199254740992.0)

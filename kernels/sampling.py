@@ -3,17 +3,17 @@
 Arrays in, arrays out, plus an integer ``seed``; ``w2v_np.sampling`` calls them from the
 same functions as its NumPy reference and wraps their results.
 
-Randomness: the work is cut into fixed chunks of ``CHUNK`` items and every chunk seeds
-Numba's generator (MT19937, thread-local) from ``(seed, chunk)`` inside the jitted code
-before drawing (:func:`.rng.seed_chunk`).  A chunk is one ``prange`` iteration, so the
-arrays depend on the seed only, never on the number of threads.
+Randomness: the work is cut into fixed chunks of ``CHUNK`` items and every chunk draws from
+its own SplitMix64 stream, seeded from ``(seed, chunk)`` (:func:`.rng.chunk_stream`).  A chunk
+is one ``prange`` iteration, so the arrays depend on the seed only, never on the number of
+threads.
 
 The kernels draw from the same distributions as the NumPy reference, not the same numbers.
 """
 import numpy as np
 from numba import njit, prange
 
-from .rng import seed_chunk
+from .rng import chunk_stream, uniform
 
 CHUNK = 4096
 
@@ -27,9 +27,9 @@ def keep_mask(ids, keep_probability, seed):
     size = ids.shape[0]
     keep = np.empty(size, dtype=np.bool_)
     for chunk in prange((size + CHUNK - 1) // CHUNK):
-        seed_chunk(seed, chunk)
+        state = chunk_stream(seed, chunk)
         for i in range(chunk * CHUNK, min(size, (chunk + 1) * CHUNK)):
-            keep[i] = np.random.random() < keep_probability[ids[i]]
+            keep[i] = uniform(state) < keep_probability[ids[i]]
     return keep
 
 
@@ -47,9 +47,9 @@ def context_windows(ids, position, start, stop, max_window, seed):
     low = np.empty(size, dtype=np.int64)
     high = np.empty(size, dtype=np.int64)
     for chunk in prange((size + CHUNK - 1) // CHUNK):
-        seed_chunk(seed, chunk)
+        state = chunk_stream(seed, chunk)
         for n in range(chunk * CHUNK, min(size, (chunk + 1) * CHUNK)):
-            window = np.random.randint(1, max_window + 1)
+            window = 1 + min(int(uniform(state) * max_window), max_window - 1)
             low[n] = max(start[n], position[n] - window)
             high[n] = min(stop[n], position[n] + window + 1)
     context_offsets = np.empty(size + 1, dtype=np.int64)
@@ -74,12 +74,6 @@ def alias_pick(uniform, keep, alias):
     return column if scaled - column < keep[column] else alias[column]
 
 
-@njit(cache=True)
-def _draw_alias(keep, alias):
-    """One id from a Walker alias table, drawn with Numba's generator."""
-    return alias_pick(np.random.random(), keep, alias)
-
-
 @njit(parallel=True, cache=True)
 def draw_noise_words(contexts, context_offsets, keep, alias, num_noise_words, seed, max_attempts):
     """Draw ``num_noise_words`` ids per context word, redrawing any context word of the center.
@@ -96,12 +90,12 @@ def draw_noise_words(contexts, context_offsets, keep, alias, num_noise_words, se
     num_chunks = (num_examples + CHUNK - 1) // CHUNK
     failed = np.full(num_chunks, -1, dtype=np.int64)
     for chunk in prange(num_chunks):
-        seed_chunk(seed, chunk)
+        state = chunk_stream(seed, chunk)
         for n in range(chunk * CHUNK, min(num_examples, (chunk + 1) * CHUNK)):
             first, last = context_offsets[n], context_offsets[n + 1]
             for slot in range(num_noise_words * first, num_noise_words * last):
                 for _ in range(max_attempts):
-                    word = _draw_alias(keep, alias)
+                    word = alias_pick(uniform(state), keep, alias)
                     rejected = False
                     for j in range(first, last):
                         if contexts[j] == word:

@@ -9,7 +9,7 @@ shared tables without locks (Hogwild).  The NumPy references of both steps are i
 import numpy as np
 from numba import njit, prange
 
-from .rng import chunk_seed, uniform
+from .rng import chunk_stream, uniform
 from .sampling import alias_pick
 from .schedule import linear_decay
 from .scores import FAST, bce_position, row_dot
@@ -184,7 +184,7 @@ def sgd_hogwild(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias,
     dtype = center_table.dtype.type
     for local in prange(loss_sums.shape[0]):
         chunk = first_chunk + local
-        state = np.full(1, chunk_seed(seed, chunk), dtype=np.uint64)
+        state = chunk_stream(seed, chunk)
         # One buffer per chunk (thousands of tokens), not per center.
         longest = 0
         for piece in range(chunk_pieces[chunk], chunk_pieces[chunk + 1]):
