@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__, kernel_cache
 from .backend import BACKENDS
-from .errors import UnknownWordError, W2VError
+from .errors import W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
 from .kernels import numba_available
 from .model import INITS
@@ -313,7 +313,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
-    except (W2VError, UnknownWordError) as exc:
+    except W2VError as exc:         # UnknownWordError included
         print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
