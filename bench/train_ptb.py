@@ -28,7 +28,7 @@ def main():
             start = time.perf_counter()
             result = train(TrainConfig(corpus="ptb", epochs=args.epochs, seed=args.seed,
                                        sampler=args.sampler, resample=args.resample),
-                           out_dir=out_dir, quiet=True, log=lambda *a: None)
+                           out_dir=out_dir, quiet=True)
             wall = time.perf_counter() - start
         metrics = result.metrics
         runs.append({"wall_seconds": wall, "prep_seconds": metrics["prep_seconds"],

@@ -21,8 +21,10 @@ from w2v_np import TrainConfig, W2VError, resume, train
 from w2v_np.checkpoint import load_checkpoint
 from w2v_np.io import read_word2vec
 from w2v_np.run_lock import LOCK_FILE
+from w2v_np.progress import Progress
+from w2v_np.train import SigintLatch
 from cli_runs import ended, wait_for
-from w2v_np.train import Progress, SigintLatch
+from log_lines import on_log
 
 SAMPLERS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
     not w2v_np.kernels.numba_available(), reason="Numba is not installed"))]
@@ -197,8 +199,8 @@ def test_resume_is_exact_for_every_engine_and_optimizer(corpus, tmp_path, engine
         if line.startswith("epoch 3/"):                 # before epoch 3's checkpoint
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        train(small_config(corpus, **settings), out_dir=tmp_path / "parts", probes=(), log=stop_in_epoch_3)
+    with on_log(stop_in_epoch_3), pytest.raises(KeyboardInterrupt):
+        train(small_config(corpus, **settings), out_dir=tmp_path / "parts", probes=())
     resumed = quiet(resume, tmp_path / "parts")
     assert resumed.metrics["resumed_at"] == [2]
     assert resumed.optimizer.state_dict().keys() == whole.optimizer.state_dict().keys()
@@ -501,5 +503,6 @@ def test_metrics_and_checkpoint_are_written_after_each_epoch(corpus, tmp_path):
             listed = len(json.loads(metrics_file.read_text())["epochs"]) if metrics_file.exists() else 0
             seen.append((listed, load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch))
 
-    train(small_config(corpus, epochs=3), out_dir=tmp_path / "run", probes=(), log=log)
+    with on_log(log):
+        train(small_config(corpus, epochs=3), out_dir=tmp_path / "run", probes=())
     assert seen == [(0, 0), (1, 1), (2, 2)]

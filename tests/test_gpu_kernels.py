@@ -19,7 +19,7 @@ from w2v_np.model import SkipGram
 from w2v_np.optim import Adam, LazyAdam, make_optimizer
 from w2v_np.sampling import build_examples
 from w2v_np.sparse_grads import RowSparse
-from w2v_np.train import Progress
+from w2v_np.progress import Progress
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.cuda_available(),
                                 reason="numba.cuda cannot run here (no Numba, or no GPU and no simulator)")

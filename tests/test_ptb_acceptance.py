@@ -33,8 +33,7 @@ pytestmark = [
                                                             reason="Numba is not installed"))])
 def ptb_run(tmp_path_factory, request):
     out = tmp_path_factory.mktemp("ptb")
-    result = train(TrainConfig(corpus="ptb", sampler=request.param), out_dir=out, quiet=True,
-                   log=lambda *a: None)
+    result = train(TrainConfig(corpus="ptb", sampler=request.param), out_dir=out, quiet=True)
     assert result.metrics["plan"]["sampler"] == request.param
     return result, out
 
@@ -85,7 +84,7 @@ def test_wordsim353_spearman(ptb_run):
 def test_mini_batch_sgd_learns_at_its_default_rate():
     """--optimizer sgd of the d2l method at its default rate, 5 epochs: the vectors are not
     collapsed (no neighbour of 'chip' at cosine 0.95 or more) and WordSim-353 reaches 0.15."""
-    result = train(TrainConfig(corpus="ptb", optimizer="sgd"), quiet=True, log=lambda *a: None)
+    result = train(TrainConfig(corpus="ptb", optimizer="sgd"), quiet=True)
     losses = [epoch["loss"] for epoch in result.metrics["epochs"]]
     assert result.metrics["plan"]["lr"] == 2.0 and losses[-1] < losses[0] < 0.7, losses
     neighbours = result.embeddings().most_similar("chip", topn=5)

@@ -1,4 +1,6 @@
 """Embeddings queries: known answers on hand-made vectors, equality with gensim on random ones."""
+import re
+
 import numpy as np
 import pytest
 
@@ -222,11 +224,58 @@ def test_a_zero_query_is_refused():
 
 
 def test_unknown_word_error_reads_as_its_message():
-    """UnknownWordError is a KeyError whose str() is the plain message, not a quoted repr."""
-    with pytest.raises(KeyError) as info:
-        AXES.vector("nope")
-    assert isinstance(info.value, UnknownWordError) and info.value.word == "nope"
-    assert str(info.value) == "word 'nope' is not in the vocabulary"
+    """UnknownWordError is a KeyError and a W2VError whose str() is the plain message, not a quoted repr."""
+    for call in (lambda: AXES.vector("nope"), lambda: AXES["nope"], lambda: AXES[["x", "nope"]]):
+        with pytest.raises(KeyError) as info:
+            call()
+        assert isinstance(info.value, UnknownWordError) and isinstance(info.value, W2VError)
+        assert info.value.word == "nope" and str(info.value) == "word 'nope' is not in the vocabulary"
+
+
+def test_indexing_by_words_as_gensim():
+    """embeddings["w"] is the row of w (D,); a list or tuple of words gives their rows (n, D), in
+    the order asked, repeats included; an empty list gives (0, D)."""
+    assert AXES["y"].shape == (3,) and AXES["y"].tolist() == [0, 3, 0]
+    assert np.shares_memory(AXES["y"], AXES.vectors)                   # a view, as vector("y")
+    rows = AXES[["xy", "x", "xy"]]
+    assert rows.shape == (3, 3) and rows.dtype == np.float32
+    assert rows.tolist() == [[1, 1, 0], [2, 0, 0], [1, 1, 0]]
+    assert AXES[("z",)].tolist() == [[0, 0, 1]]
+    assert AXES[[]].shape == (0, 3)
+    for key, shown in ((0, "int 0"), (np.array(["x"]), "ndarray of shape (1,)"), (None, "NoneType None")):
+        expected = f"expected a word (str) or a list or tuple of words, got {shown}"
+        with pytest.raises(W2VError, match=re.escape(expected)):
+            AXES[key]
+    with pytest.raises(W2VError, match="words: expected a word"):
+        AXES[["x", 3]]
+
+
+def test_vocab_names_are_live_read_only_views():
+    """idx_to_token and token_to_idx (gensim's index_to_key, key_to_index) are the tokens and
+    index themselves, not copies; the mapping refuses writes."""
+    embeddings = planted()
+    assert embeddings.idx_to_token is embeddings.tokens
+    assert embeddings.idx_to_token[:4] == ["man", "woman", "king", "queen"]
+    assert embeddings.token_to_idx["queen"] == 3 and dict(embeddings.token_to_idx) == embeddings.index
+    with pytest.raises(TypeError):
+        embeddings.token_to_idx["queen"] = 0
+    with pytest.raises(AttributeError):
+        embeddings.idx_to_token = []
+    embeddings.index["extra"] = 99                       # a live view: sees what index holds
+    assert embeddings.token_to_idx["extra"] == 99
+    for row, token in enumerate(embeddings.idx_to_token):
+        assert embeddings.token_to_idx[token] == row
+        np.testing.assert_array_equal(embeddings[token], embeddings.vectors[row])
+
+
+def test_embeddings_are_not_iterable():
+    """Iterating would be a guess (words? vectors?), so it is refused rather than falling back
+    to __getitem__(0), (1), ...; membership still works."""
+    with pytest.raises(TypeError, match="not iterable"):
+        iter(AXES)
+    with pytest.raises(TypeError):
+        list(AXES)
+    assert "x" in AXES and "nope" not in AXES and 0 not in AXES
 
 
 def test_zero_vectors_give_zero_not_nan():

@@ -19,6 +19,7 @@ from w2v_np.checkpoint import load_checkpoint
 from w2v_np.footprint import estimate
 from w2v_np.plan import make_plan
 from cli_runs import ended, wait_for
+from log_lines import on_log
 
 run_module = importlib.import_module("w2v_np.train")     # the package's `train` is the function
 
@@ -176,8 +177,8 @@ def test_a_failed_metrics_write_is_mended_by_resume(corpus, tmp_path, monkeypatc
         if line.startswith("epoch 2/"):               # trained, not yet saved
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        resume(tmp_path / "run", probes=(), log=stop_after_resuming)
+    with on_log(stop_after_resuming), pytest.raises(KeyboardInterrupt):
+        resume(tmp_path / "run", probes=())
     assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]) == 1
 
 

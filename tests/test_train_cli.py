@@ -19,6 +19,7 @@ import pytest
 import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, train
 from w2v_np.io import read_word2vec
+from log_lines import on_log
 
 NUM_TOPICS, WORDS_PER_TOPIC = 20, 5
 TOPICS = [[f"t{t}w{i}" for i in range(WORDS_PER_TOPIC)] for t in range(NUM_TOPICS)]
@@ -139,14 +140,13 @@ def test_out_writes_metrics_and_vectors(corpus, tmp_path):
 def test_probe_checked_before_training(corpus):
     """An unknown probe word fails with W2VError naming it, before data preparation: the run
     logs nothing (its first log line comes after preparation), so a late check makes the
-    ``log`` callback fail the test at once instead of training 1000 epochs."""
-    def log(*args):
-        raise AssertionError(f"the run went on past the vocabulary: {args}")
+    log handler fail the test at once instead of training 1000 epochs."""
+    def log(line):
+        raise AssertionError(f"the run went on past the vocabulary: {line}")
 
     start = time.perf_counter()
-    with pytest.raises(W2VError, match="nosuchword"):
-        train(small_config(corpus, epochs=1000, batch_size=1), probes=("nosuchword",),
-              quiet=False, log=log)
+    with on_log(log), pytest.raises(W2VError, match="nosuchword"):
+        train(small_config(corpus, epochs=1000, batch_size=1), probes=("nosuchword",), quiet=False)
     assert time.perf_counter() - start < 5
 
 

@@ -3,15 +3,17 @@
 Bad input ends with one line ``w2v-np: error: ...`` on stderr and exit status 2.
 """
 import argparse
+import contextlib
 import dataclasses
 import json
+import logging
 import os
 import sys
 from pathlib import Path
 
 from . import __version__, kernel_cache, numba_startup
 from .backend import BACKENDS
-from .errors import UnknownWordError, W2VError
+from .errors import W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
 from .kernels import numba_available
 from .model import INITS
@@ -229,7 +231,7 @@ def _train(args):
         config = TrainConfig(**settings)
         if args.out is None:
             make_plan(config)          # a refused configuration says so, and nothing else
-            print("w2v-np: no --out given: the trained vectors will not be saved", file=sys.stderr)
+            logging.getLogger(__name__).warning("no --out given: the trained vectors will not be saved")
         train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
         return
     fixed = sorted(set(settings) - set(RESUMABLE))
@@ -309,11 +311,42 @@ COMMANDS = {"train": _train, "similar": _similar, "analogy": _analogy, "eval": _
             "cache": _cache}
 
 
+class _ConsoleHandler(logging.Handler):
+    """Prints the records of w2v_np's loggers as the command's lines: information as the plain
+    message on stdout, warnings and worse as ``w2v-np: message`` on stderr.  The streams are
+    looked up at each record, so a later redirection of ``sys.stdout`` or ``sys.stderr`` holds."""
+
+    def emit(self, record):
+        if record.levelno >= logging.WARNING:
+            print(f"w2v-np: {record.getMessage()}", file=sys.stderr)
+        else:
+            print(record.getMessage())
+
+
+@contextlib.contextmanager
+def _console_logging():
+    """While the command runs, w2v_np's INFO records and above are printed by a
+    :class:`_ConsoleHandler` and only there (not passed on to the root logger's handlers);
+    the ``w2v_np`` logger is left as it was found (main may run inside another program)."""
+    logger = logging.getLogger("w2v_np")
+    handler, level, propagate = _ConsoleHandler(), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
-    except (W2VError, UnknownWordError) as exc:
+        with _console_logging():
+            COMMANDS[args.command](args)
+    except W2VError as exc:         # UnknownWordError included
         print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -112,7 +112,7 @@ class MiniBatchTrainer:
         returns ``{"loss", "pairs", "centers"}``.
 
         The loss stays on the model's backend and is read back only when ``bar`` shows
-        it (about 50 times an epoch) and once at the end.
+        it (at most 50 times an epoch and 5 times a second) and once at the end.
         """
         xp = get_array_module(self.model.center)
         loss_sum = xp.zeros((), dtype=np.float64)

@@ -10,10 +10,11 @@ class W2VError(ValueError):
     """Bad input or an impossible request, described in one line."""
 
 
-class UnknownWordError(KeyError):
+class UnknownWordError(W2VError, KeyError):
     """A word that is not in the vocabulary; the message names it.
 
-    A ``KeyError``, as a dict lookup would raise, but printed as its plain message
+    A :class:`W2VError` like every other bad input, and a ``KeyError`` as a dict lookup
+    (or gensim's ``KeyedVectors``) would raise, but printed as its plain message
     (``KeyError`` alone shows the quoted repr).
     """
 

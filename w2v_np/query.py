@@ -6,6 +6,7 @@ The semantics follow gensim's ``KeyedVectors`` (``most_similar``, ``most_similar
 """
 import numbers
 import reprlib
+import types
 
 import numpy as np
 
@@ -133,6 +134,13 @@ class Embeddings:
         index: dict token -> row.  unit: the vectors scaled to unit length ``(V, D)``, same
             dtype and module; all-zero rows (e.g. an untrained ``<unk>``) stay zero, so their
             cosine with anything is 0 rather than NaN.
+        idx_to_token, token_to_idx: :class:`~w2v_np.vocab.Vocab`'s names (gensim's
+            ``index_to_key`` and ``key_to_index``) for ``tokens`` and ``index``, read-only.
+
+    As gensim's ``KeyedVectors``: ``embeddings["word"]`` is a vector, ``embeddings[["a", "b"]]``
+    a ``(2, D)`` array, ``"word" in embeddings`` and ``len(embeddings)`` work.  An
+    ``Embeddings`` is not iterable (words, vectors or pairs would all be guesses): iterate
+    over ``idx_to_token`` for the words.
     """
 
     def __init__(self, tokens, vectors):
@@ -168,9 +176,38 @@ class Embeddings:
     def __contains__(self, word):
         return isinstance(word, str) and word in self.index
 
+    def __getitem__(self, words):
+        """The vector of a word ``(D,)`` (a view, as :meth:`vector`), or of each word of a list or
+        tuple ``(n, D)`` (a copy), on the vectors' module and dtype.
+
+        Raises: KeyError (:class:`~w2v_np.errors.UnknownWordError`, also a W2VError) naming an
+        unknown word; W2VError for a key that is neither a word nor a list or tuple of words.
+        """
+        if isinstance(words, (list, tuple)):
+            xp = get_array_module(self.vectors)
+            return self.vectors[xp.asarray([self._row(word, "words") for word in words], dtype=xp.int64)]
+        if not isinstance(words, str):
+            raise W2VError(f"Embeddings[...]: expected a word (str) or a list or tuple of words, "
+                           f"got {_describe(words)}")
+        return self.vector(words)
+
+    # Not iterable: without this, Python would iterate by calling __getitem__(0), (1), ...
+    __iter__ = None
+
+    @property
+    def idx_to_token(self):
+        """The tokens, row order: the ``tokens`` list itself (gensim's ``index_to_key``); do not modify it."""
+        return self.tokens
+
+    @property
+    def token_to_idx(self):
+        """Token -> row, a read-only live view of ``index`` (gensim's ``key_to_index``)."""
+        return types.MappingProxyType(self.index)
+
     def _row(self, word, name="word"):
         """Row of ``word``: W2VError naming the argument ``name`` when ``word`` is not a ``str``,
-        ``KeyError`` naming the word when it is unknown."""
+        :class:`~w2v_np.errors.UnknownWordError` (a ``KeyError`` and a W2VError) naming the
+        word when it is unknown."""
         if not isinstance(word, str):
             raise W2VError(f"{name}: expected a word (str), got {_describe(word)}")
         if word not in self.index:

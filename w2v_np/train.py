@@ -1,5 +1,6 @@
 """The training job: prepare the data, run the epochs, report honest figures, save results."""
 import json
+import logging
 import os
 import signal
 import sys
@@ -20,9 +21,14 @@ from .model import SkipGram
 from .optim import make_optimizer
 from .plan import TrainConfig, make_plan
 from .plot import plot_loss
+from .progress import Progress, shows_bar
 from .query import Embeddings
 from .run_lock import LOCK_FILE, run_folder_lock
 from .vocab import Vocab
+
+# Records go to the application's handlers; a library adds none (Python's logging HOWTO).
+# Unconfigured, INFO is dropped and warnings reach stderr through logging's last resort.
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,41 +79,6 @@ class SigintLatch:
             raise KeyboardInterrupt
 
 
-class Progress:
-    """A one-line progress bar on a terminal; silent when disabled.
-
-    The trainers ask :meth:`wants` at every step, so it is also where a Ctrl-C that
-    Numba swallowed is raised again (``latch``, a :class:`SigintLatch`).
-    """
-
-    def __init__(self, total, label, stream=sys.stderr, enabled=True, latch=None):
-        self.total, self.label, self.stream, self.enabled = total, label, stream, enabled
-        self.latch = latch
-        self.every = max(1, total // 50)
-        self.started = time.perf_counter()
-
-    def wants(self, done):
-        """Whether to redraw after ``done`` steps (about 50 times in all, and at the end)."""
-        if self.latch is not None:
-            self.latch.check()
-        return self.enabled and (done % self.every == 0 or done == self.total)
-
-    def update(self, done, loss):
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * done / self.total)
-        rate = done / max(time.perf_counter() - self.started, 1e-9)
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{self.total} loss {loss:.3f} {rate:.0f} batches/s")
-        self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
-
-
 def _random_streams(seed):
     """Independent generators for data preparation, shuffling and initialisation."""
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
@@ -123,14 +94,26 @@ PLOT_INTERVAL = 10.0
 """Seconds between two drawings of ``loss.png`` during a run (it is always drawn at the end)."""
 
 
-def train(config, out_dir=None, probes=None, quiet=False, log=print):
+def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
     """Run a whole training job and return a :class:`TrainResult`.
 
     ``config`` is a :class:`~w2v_np.plan.TrainConfig`; it is resolved into a
     :class:`~w2v_np.plan.Plan` (and refused, in one line, if impossible) before any work.
-    ``probes`` are words whose nearest tokens are printed at the end; they are checked
+    ``probes`` are words whose nearest tokens are logged at the end; they are checked
     as soon as the vocabulary exists, before any training time is spent.  ``None``
     means ``chip`` (the seed's probe) when the vocabulary has it, else none.
+
+    The run logs through the ``w2v_np.train`` logger, at INFO: the vocabulary, each epoch's
+    loss and time, where the outputs went (none of these with ``quiet``) and the probes'
+    neighbours; nothing shows unless the application configures logging.  A progress bar
+    is drawn on stderr when it is a terminal or a Jupyter cell's output, never with ``quiet``.
+
+    ``callbacks``, a sequence of functions (gensim's ``on_epoch_end``), are called in order
+    after every epoch, once its checkpoint and metrics are written, with a copy of that
+    epoch's metrics: the dict that ``metrics.json`` lists under ``"epochs"``.  A callback
+    may read it and anything else (record or plot the losses, stop early); an exception it
+    raises ends the run there and propagates, the epoch's checkpoint and metrics already
+    saved (with ``out_dir``), so :func:`resume` continues it.
 
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
     every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
@@ -144,8 +127,9 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     nothing is written.
     """
     plan = make_plan(config)
+    callbacks = _check_callbacks(callbacks)
     if out_dir is None:
-        return _run(config, plan, None, probes, quiet, log)
+        return _run(config, plan, None, probes, quiet, callbacks)
     out_dir = Path(out_dir)
     if (out_dir / CHECKPOINT).exists():
         raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir} "
@@ -159,7 +143,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         with run_folder_lock(out_dir):
             if (out_dir / CHECKPOINT).exists():     # another run got there between the check and the lock
                 raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir}")
-            return _run(config, plan, out_dir, probes, quiet, log)
+            return _run(config, plan, out_dir, probes, quiet, callbacks)
     except BaseException:
         if created and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
             (out_dir / LOCK_FILE).unlink(missing_ok=True)
@@ -167,7 +151,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         raise
 
 
-def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, log=print):
+def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, callbacks=()):
     """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
@@ -177,8 +161,10 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
     (``sampler``).  With ``resample="once"`` (and the same backend) the resumed run ends
     with exactly the vectors of an uninterrupted one: the examples are rebuilt from the
     seed and the tables, the optimizer's state and the random streams are restored bit
-    for bit.
+    for bit.  ``probes``, ``quiet`` and ``callbacks`` are those of :func:`train`; callbacks
+    see the epochs trained from here on.
     """
+    callbacks = _check_callbacks(callbacks)
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise W2VError(f"no checkpoint in {out_dir}: "
@@ -187,10 +173,10 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
         raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
                        f"(start it again with --out {out_dir})")
     with run_folder_lock(out_dir):
-        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log)
+        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks)
 
 
-def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log):
+def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks):
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
     try:
@@ -206,7 +192,7 @@ def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log):
     if plan.epochs < checkpoint.epoch:
         raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "
                        f"--epochs {plan.epochs} cannot undo them")
-    return _run(config, plan, out_dir, probes, quiet, log, checkpoint)
+    return _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint)
 
 
 def prepare(plan, rng, probes=None):
@@ -245,13 +231,30 @@ def _use_threads(plan):
         numba.set_num_threads(plan.threads)
 
 
-def _run(config, plan, out_dir, probes, quiet, log, checkpoint=None):
+def _check_callbacks(callbacks):
+    """``callbacks`` (a sequence of callables, or None for none) as a tuple; W2VError otherwise."""
+    if callbacks is None:
+        return ()
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise W2VError(f"callbacks must be a sequence of functions, got {type(callbacks).__name__} "
+                       f"(one function goes in a list: callbacks=[function])")
+    callbacks = tuple(callbacks)
+    for position, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise W2VError(f"callbacks[{position}] is not callable: {type(callback).__name__}")
+    return callbacks
+
+
+def _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint=None):
     with SigintLatch() as latch:
-        return _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch)
+        return _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, latch)
 
 
-def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
-    say = (lambda *args: None) if quiet else log
+def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, latch):
+    def say(message):
+        if not quiet:
+            logger.info(message)
+
     if out_dir is not None:
         remove_stale_temporaries(out_dir, RUN_FILES)
         # Hashed before the corpus is prepared, so a changed corpus is refused at once.
@@ -316,8 +319,8 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
         _write_metrics(metrics(), out_dir)
     for epoch in range(len(epochs) + 1, plan.epochs + 1):
         epoch_start = time.perf_counter()
-        bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}",
-                       enabled=not quiet and sys.stderr.isatty(), latch=latch)
+        bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}", sys.stderr,
+                       enabled=not quiet and shows_bar(sys.stderr), latch=latch)
         done = trainer.run_epoch(streams, bar)
         seconds = time.perf_counter() - epoch_start
         epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
@@ -325,6 +328,8 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
             f"{done['centers'] / seconds:,.0f} centers/s")
         if out_dir is not None:
             save_progress()
+        for callback in callbacks:
+            callback(dict(epochs[-1]))
 
     result = TrainResult(vocab, model, optimizer, metrics())
     if out_dir is not None:
@@ -334,7 +339,7 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
     for word in probes:
         neighbours = ", ".join(f"{token} ({cosine:.3f})"
                                for token, cosine in embeddings.most_similar(word, topn=3))
-        log(f"nearest to {word!r}: {neighbours}")
+        logger.info(f"nearest to {word!r}: {neighbours}")
     return result
 
 
