@@ -50,36 +50,39 @@ class _Types(dict):
     sentence = 0
 
     def __missing__(self, token):
-        _check_token(token, self.sentence)
+        problem = _token_problem(token, self.sentence)
+        if problem:
+            raise W2VError(problem)
         index = len(self)
         # A str subclass (NumPy's str_) is stored as a plain str: it hashes and compares equal.
         self[str(token)] = index
         return index
 
 
-def _check_token(token, sentence):
+def _token_problem(token, sentence):
+    """Why ``token`` (of sentence number ``sentence``) cannot be a token, or ``None``."""
     where = f"in sentence {sentence} (counting from 0)"
     if isinstance(token, (bytes, bytearray)):
-        raise W2VError(f"token {token!r} {where} is bytes, not str: decode it first (token.decode('utf-8'))")
+        return f"token {token!r} {where} is bytes, not str: decode it first (token.decode('utf-8'))"
     if not isinstance(token, str):
-        raise W2VError(f"token {token!r} {where} is a {type(token).__name__}, not a str")
+        return f"token {token!r} {where} is a {type(token).__name__}, not a str"
     if not token:
-        raise W2VError(f"sentence {sentence} (counting from 0) holds an empty token ''")
+        return f"sentence {sentence} (counting from 0) holds an empty token ''"
     if token.split() != [token]:
-        raise W2VError(f"token {token!r} {where} holds whitespace, which separates tokens in a text file "
-                       f"(word2vec's format): split it or replace the whitespace")
+        return (f"token {token!r} {where} holds whitespace, which separates tokens in a text file "
+                f"(word2vec's format): split it or replace the whitespace")
+    return None
 
 
-def _not_tokens(sentence, number):
-    """The message for a sentence that is not an iterable of hashable tokens."""
+def _sentence_problem(sentence, number):
+    """Why ``sentence`` is not an iterable of hashable tokens (it raised TypeError when read)."""
     try:
         tokens = iter(sentence)
     except TypeError:
         return f"sentence {number} (counting from 0) is a {type(sentence).__name__}, not a sequence of tokens"
-    for token in tokens:
-        if not isinstance(token, str):
-            return f"token {token!r} in sentence {number} (counting from 0) is a {type(token).__name__}, not a str"
-    return f"sentence {number} (counting from 0) is not a sequence of str tokens"
+    problems = (_token_problem(token, number) for token in tokens)
+    return next((problem for problem in problems if problem),
+                f"sentence {number} (counting from 0) is not a sequence of str tokens")
 
 
 def tokenize_sentences(sentences):
@@ -111,7 +114,7 @@ def tokenize_sentences(sentences):
         try:
             type_ids.extend(map(lookup, sentence))
         except TypeError:            # not iterable, or an unhashable token
-            raise W2VError(_not_tokens(sentence, number)) from None
+            raise W2VError(_sentence_problem(sentence, number)) from None
         lengths.append(len(type_ids) - before)
     if not type_ids:
         once = " (a generator or iterator can be read only once)" if iterator is sentences else ""
