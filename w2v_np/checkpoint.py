@@ -5,7 +5,8 @@ A checkpoint holds everything needed to continue a run exactly where it stopped:
 ================  ==========================================================
 ``format``        ``"w2v-np checkpoint"`` and :data:`VERSION`
 ``meta``          JSON: the resolved plan and the config as given, the corpus's
-                  absolute path and fingerprint, epochs done and their metrics, the
+                  absolute path and fingerprint (an in-memory corpus's description
+                  and ``null``: there is no file to hash), epochs done and their metrics, the
                   optimizer's name and scalars (Adam's step count, SGD's work
                   done), the bit generator states of the data and shuffle
                   streams (:data:`META_FIELDS`)
@@ -35,9 +36,9 @@ from .optim import OPTIMIZERS
 FORMAT = "w2v-np checkpoint"
 VERSION = 3
 TABLES = ("center", "context")
-# What a run needs from ``meta`` to continue, with the JSON type of each entry.
+# What a run needs from ``meta`` to continue, with the JSON type(s) of each entry.
 META_FIELDS = {"config": dict, "plan": dict, "epoch": int, "epochs": list, "resumed_at": list,
-               "corpus_path": str, "corpus_fingerprint": str, "rng": dict, "optimizer": dict}
+               "corpus_path": str, "corpus_fingerprint": (str, type(None)), "rng": dict, "optimizer": dict}
 
 
 
@@ -125,7 +126,7 @@ def load_checkpoint(path):
 
 
 def _has_fields(record, fields):
-    """Whether the dict ``record`` holds every name of ``fields`` with a value of its type."""
+    """Whether the dict ``record`` holds every name of ``fields`` with a value of its type (or types)."""
     return isinstance(record, dict) and all(
-        isinstance(record.get(name), kind) and not isinstance(record.get(name), bool)
+        name in record and isinstance(record[name], kind) and not isinstance(record[name], bool)
         for name, kind in fields.items())

@@ -30,6 +30,7 @@ from .kernels import cuda_available, numba_available
 from .model import INITS
 from .optim import OPTIMIZERS
 from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
+from .sentences import describe_corpus, is_sentences
 from .threads import usable_cpus
 from .word2vec import HogwildTrainer
 
@@ -87,6 +88,13 @@ class TrainConfig:
     ``numba`` engine fewer while other processes share them
     (:class:`~w2v_np.threads.ThreadGovernor`); a number is used as it is.
     ``deterministic`` asks for the same bits on every run.
+
+    ``corpus`` is ``"ptb"``, a path to a text file (one sentence per line), or an in-memory
+    corpus: an iterable of sentences, each a sequence of ``str`` tokens, as gensim's
+    ``Word2Vec(sentences=...)`` takes (a list, a restartable iterable or a one-shot generator;
+    see :mod:`w2v_np.sentences`).  It trains exactly as a file holding the same text; the plan
+    records only its description (:func:`~w2v_np.sentences.describe_corpus`), and a run on it
+    cannot be resumed (the checkpoint does not hold the sentences).
     """
     corpus: str = "ptb"
     method: str = "d2l"
@@ -126,6 +134,7 @@ class Plan:
     and ``adaptive_threads`` whether the trainer may use fewer of them while the CPU is
     shared (the d2l method's ``numba`` engine when ``threads`` was not given: its results do
     not depend on the number of threads).  Settings the method does not use are ``None``.
+    ``corpus`` is the corpus file's path (or ``"ptb"``), or an in-memory corpus's description.
     """
     method: str
     engine: str
@@ -188,8 +197,9 @@ def _is_number(value):
 
 def _check_values(config):
     """Refuse a value no method accepts: wrong type, out of range, not a known choice."""
-    if not isinstance(config.corpus, (str, os.PathLike)):
-        raise W2VError(f"corpus must be 'ptb' or a path to a text file, got {config.corpus!r}")
+    if not (isinstance(config.corpus, (str, os.PathLike)) or is_sentences(config.corpus)):
+        raise W2VError(f"corpus must be 'ptb' or a path to a text file, or an iterable of sentences (sequences "
+                       f"of str tokens), got {config.corpus!r}")
     for name in _POSITIVE_INTS:
         value = getattr(config, name)
         if value is not None and (not _is_int(value) or value < 1):
@@ -311,7 +321,7 @@ def make_plan(config):
     settings["sampler"] = _sampler(settings["sampler"]) if "sampler" in settings else "numba"
     values = {f.name: None for f in fields(Plan)}
     values.update({name: getattr(config, name) for name in values.keys() & {f.name for f in fields(TrainConfig)}})
-    values.update(settings, engine=engine, backend=backend, corpus=os.fspath(config.corpus))
+    values.update(settings, engine=engine, backend=backend, corpus=describe_corpus(config.corpus))
     values["lr"] = DEFAULT_LR[config.method, settings["optimizer"]] if config.lr is None else config.lr
     # Plain Python numbers, so that the plan goes to JSON as it is (NumPy scalars are accepted).
     for name in ("epochs", "window", "negative", "dim", "min_count", "seed", "batch_size"):

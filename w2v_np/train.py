@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from .plot import plot_loss
 from .progress import Progress, shows_bar
 from .query import Embeddings
 from .run_lock import LOCK_FILE, run_folder_lock
+from .sentences import is_sentences, tokenize_sentences
 from .vocab import Vocab
 
 # Records go to the application's handlers; a library adds none (Python's logging HOWTO).
@@ -116,7 +117,7 @@ def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
     saved (with ``out_dir``), so :func:`resume` continues it.
 
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
-    every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
+    every epoch, ``metrics.json`` after every epoch, ``loss.png`` after
     the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
     after its last drawing (or the start of training), and ``vectors.txt`` at the end,
     each atomically.  A run that fails before its first checkpoint leaves no folder it
@@ -124,7 +125,9 @@ def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
     holding a checkpoint is refused: continue that run with :func:`resume` instead of
     overwriting it.  The run holds the folder's lock (:mod:`w2v_np.run_lock`) while it
     writes there: a second run into the same folder is refused.  Without ``out_dir``
-    nothing is written.
+    nothing is written.  A run on an in-memory corpus (``config.corpus`` an iterable of
+    sentences) writes the same files, recording the corpus as its description and no
+    fingerprint; it cannot be resumed.
     """
     plan = make_plan(config)
     callbacks = _check_callbacks(callbacks)
@@ -157,7 +160,8 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
     of epochs, ``backend`` may move the run to another array backend and ``threads``
     change the number of threads.  The corpus is read again and must be the same file,
-    byte for byte (size and BLAKE2 hash).  The d2l method keeps the data pipeline that ran
+    byte for byte (size and BLAKE2 hash); a run on an in-memory corpus is refused, its
+    sentences being nowhere to read again.  The d2l method keeps the data pipeline that ran
     (``sampler``).  With ``resample="once"`` (and the same backend) the resumed run ends
     with exactly the vectors of an uninterrupted one: the examples are rebuilt from the
     seed and the tables, the optimizer's state and the random streams are restored bit
@@ -179,6 +183,9 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
 def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks):
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
+    if meta["corpus_fingerprint"] is None:
+        raise W2VError(f"cannot resume {out_dir}: it trained on an in-memory corpus ({meta['corpus_path']}), "
+                       f"which the checkpoint does not hold; start the run again")
     try:
         config = TrainConfig(**dict(meta["config"], corpus=meta["corpus_path"]))
         if config.method == "d2l":
@@ -195,8 +202,12 @@ def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks):
     return _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint)
 
 
-def prepare(plan, rng, probes=None):
+def prepare(plan, rng, probes=None, sentences=None):
     """Read the corpus, build the vocabulary, check the probe words, prepare the trainer's data.
+
+    The corpus is the file ``plan.corpus`` names, or ``sentences``, the run's in-memory
+    corpus (``TrainConfig.corpus`` when it is an iterable of sentences: a plan records only
+    its description), read once by :func:`~w2v_np.sentences.tokenize_sentences`.
 
     ``plan.sampler`` chooses the implementation of the data pipeline (tokenising included):
     the Numba kernels or the NumPy reference.
@@ -208,7 +219,10 @@ def prepare(plan, rng, probes=None):
     (examples for the d2l method, a streamed corpus for word2vec); ``probes=None`` becomes
     ``[chip]`` when the vocabulary has it, else ``[]``.
     """
-    corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=plan.sampler == "numba")
+    if sentences is not None:
+        corpus = tokenize_sentences(sentences)
+    else:
+        corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=plan.sampler == "numba")
     vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
     if probes is None:
         probes = [DEFAULT_PROBE] if DEFAULT_PROBE in vocab else []
@@ -255,7 +269,11 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
         if not quiet:
             logger.info(message)
 
-    if out_dir is not None:
+    sentences = config.corpus if is_sentences(config.corpus) else None
+    if out_dir is not None and sentences is not None:
+        remove_stale_temporaries(out_dir, RUN_FILES)
+        corpus_path, fingerprint = plan.corpus, None     # no file to hash, none to read again on resume
+    elif out_dir is not None:
         remove_stale_temporaries(out_dir, RUN_FILES)
         # Hashed before the corpus is prepared, so a changed corpus is refused at once.
         corpus_path = resolve_corpus(plan.corpus).resolve()
@@ -266,7 +284,7 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
     _use_threads(plan)
     data_rng, shuffle_rng, init_rng = _random_streams(plan.seed)
     prep_start = time.perf_counter()
-    vocab, data, probes = prepare(plan, data_rng, probes)
+    vocab, data, probes = prepare(plan, data_rng, probes, sentences)
     prep_seconds = time.perf_counter() - prep_start
     say(f"vocabulary {len(vocab)}, {plan.trainer.describe(data, plan)}, prepared in {prep_seconds:.2f} s")
 
@@ -285,7 +303,7 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
 
     def metrics():
         # With resample "epoch" every epoch draws its own pairs: num_pairs is the first epoch's.
-        return {"plan": plan.to_dict(), "config": dict(asdict(config), corpus=os.fspath(config.corpus)),
+        return {"plan": plan.to_dict(), "config": asdict(replace(config, corpus=plan.corpus)),
                 "vocab_size": len(vocab),
                 "num_centers": epochs[0]["centers"] if epochs else trainer.num_centers,
                 "num_pairs": epochs[0]["pairs"] if epochs else None, "prep_seconds": prep_seconds,
