@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, kernel_cache
+from .argtypes import int_at_least, number
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
@@ -23,30 +24,8 @@ from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
 from .train import CHECKPOINT, PLOT_INTERVAL, resume, train
 
 DEFAULTS = TrainConfig()
-
-
-def _int_at_least(minimum, description):
-    """An argparse type: an integer ``>= minimum``, described as ``description`` in errors."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {description}, got {value}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_seed = _int_at_least(0, "a non-negative integer")
-
-
-def _float(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+_positive_int = int_at_least(1, "a positive integer")
+_seed = int_at_least(0, "a non-negative integer")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,7 +78,7 @@ def build_parser():
     add("--dim", type=_positive_int, help="embedding size" + default("dim"))
     add("--min-count", type=_positive_int,
         help="keep tokens seen at least this often; the rest become <unk>" + default("min_count"))
-    add("--sample", type=_float,
+    add("--sample", type=number,
         help="subsampling threshold t (see --subsampling); 0 disables" + default("sample"))
     add("--subsampling", choices=SUBSAMPLING,
         help="keep-probability formula: seed = sqrt(t/f) (the chapter); word2vec = sqrt(t/f) + t/f "
@@ -113,7 +92,7 @@ def build_parser():
              "uses only; sgd: SGD with a linearly decaying rate (the only one of --method word2vec)"
              + per_method("optimizer"))
     lr_defaults = "; ".join(f"{lr:g} for {m} {o}" for (m, o), lr in DEFAULT_LR.items())
-    add("--lr", type=_float, help=f"learning rate (default: the method's and optimizer's: {lr_defaults})")
+    add("--lr", type=number, help=f"learning rate (default: the method's and optimizer's: {lr_defaults})")
     add("--seed", type=_seed,
         help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)" + default("seed"))
     add("--batch-size", type=_positive_int,
