@@ -78,6 +78,10 @@ def build_parser():
     add("--dim", type=_positive_int, help="embedding size" + default("dim"))
     add("--min-count", type=_positive_int,
         help="keep tokens seen at least this often; the rest become <unk>" + default("min_count"))
+    add("--vocab-file", metavar="FILE",
+        help="take the vocabulary and its counts from FILE ('word count' lines, as word2vec.c's -save-vocab "
+             "and w2v-np word2vec -save-vocab write them; </s> and <unk> lines skipped) instead of counting "
+             "the corpus; --min-count still applies (default: count the corpus)")
     add("--sample", type=number,
         help="subsampling threshold t (see --subsampling); 0 disables" + default("sample"))
     add("--subsampling", choices=SUBSAMPLING,

@@ -223,7 +223,10 @@ def prepare(plan, rng, probes=None):
     ``[chip]`` when the vocabulary has it, else ``[]``.
     """
     corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=plan.sampler == "numba")
-    vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
+    if plan.vocab_file is None:
+        vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
+    else:
+        vocab = Vocab.read(plan.vocab_file, corpus.types, corpus.counts, plan.min_count)
     if probes is None:
         probes = [DEFAULT_PROBE] if DEFAULT_PROBE in vocab else []
     for word in probes:
