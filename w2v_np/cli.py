@@ -1,4 +1,5 @@
-"""The ``w2v-np`` command: ``train``, ``similar``, ``analogy``, ``eval`` and ``plot``.
+"""The ``w2v-np`` command: ``train``, ``word2vec`` (word2vec.c's flags, :mod:`w2v_np.word2vec_cli`),
+``similar``, ``analogy``, ``eval``, ``plot`` and ``cache``.
 
 Bad input ends with one line ``w2v-np: error: ...`` on stderr and exit status 2.
 """
@@ -9,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, kernel_cache
+from . import __version__, kernel_cache, word2vec_cli
 from .argtypes import int_at_least, number
 from .backend import BACKENDS
 from .errors import UnknownWordError, W2VError
@@ -124,16 +125,23 @@ def build_parser():
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "
-                             f"(at the end, and every {PLOT_INTERVAL:g} s or more) and vectors.txt (at the end)")
+                             f"(at the end, and every {PLOT_INTERVAL:g} s or more) and vectors.txt (at the end; "
+                             "vectors.bin with --binary)")
+    train_parser.add_argument("--binary", action="store_true", default=None,
+                              help="write the vectors in word2vec.c's binary format, vectors.bin, instead of "
+                                   "vectors.txt (with --resume: from now on; without it a resumed run keeps its "
+                                   "format)")
     output.add_argument("--resume", metavar="DIR",
                         help="continue the run in DIR from its last checkpoint, with its settings; "
-                             "only --epochs (to train longer), --backend, --threads, --probe and --quiet "
-                             "may be given")
+                             "only --epochs (to train longer), --backend, --threads, --binary, --probe and "
+                             "--quiet may be given")
     train_parser.add_argument(
         "--probe", action="append", metavar="WORD",
         help="print the 3 nearest tokens of WORD after training (repeatable; default: chip, "
              "when the vocabulary has it)")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+
+    word2vec_cli.add_parser(commands)
 
     def add_vectors(subparser):
         subparser.add_argument("vectors", metavar="VECTORS",
@@ -211,9 +219,11 @@ def _train(args):
     if args.resume is None:
         config = TrainConfig(**settings)
         if args.out is None:
+            if args.binary:
+                raise W2VError("--binary sets the format of the run folder's vectors: give --out DIR")
             make_plan(config)          # a refused configuration says so, and nothing else
             print("w2v-np: no --out given: the trained vectors will not be saved", file=sys.stderr)
-        train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
+        train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet, binary=bool(args.binary))
         return
     fixed = sorted(set(settings) - set(RESUMABLE))
     if fixed:
@@ -222,7 +232,7 @@ def _train(args):
         raise W2VError(f"--resume continues a run with the settings of its checkpoint; {flags} "
                        f"cannot be changed (only {allowed})")
     resume(args.resume, epochs=args.epochs, backend=args.backend, threads=args.threads, probes=args.probe,
-           quiet=args.quiet)
+           quiet=args.quiet, binary=args.binary)
 
 
 def _print_scored(pairs):
@@ -288,8 +298,8 @@ def _cache(args):
 INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
 
-COMMANDS = {"train": _train, "similar": _similar, "analogy": _analogy, "eval": _eval, "plot": _plot,
-            "cache": _cache}
+COMMANDS = {"train": _train, "word2vec": word2vec_cli.run, "similar": _similar, "analogy": _analogy,
+            "eval": _eval, "plot": _plot, "cache": _cache}
 
 
 def main(argv=None):

@@ -118,12 +118,14 @@ ENCODE_SLICE = 1 << 22
 
 
 CHECKPOINT = "checkpoint.npz"
-RUN_FILES = (CHECKPOINT, "metrics.json", "vectors.txt", "loss.png")
+VECTORS = {False: "vectors.txt", True: "vectors.bin"}
+"""The run's vectors file, by ``binary``: word2vec text or binary format."""
+RUN_FILES = (CHECKPOINT, "metrics.json", *VECTORS.values(), "loss.png")
 PLOT_INTERVAL = 10.0
 """Seconds between two drawings of ``loss.png`` during a run (it is always drawn at the end)."""
 
 
-def train(config, out_dir=None, probes=None, quiet=False, log=print):
+def train(config, out_dir=None, probes=None, quiet=False, log=print, binary=False, progress=None):
     """Run a whole training job and return a :class:`TrainResult`.
 
     ``config`` is a :class:`~w2v_np.plan.TrainConfig`; it is resolved into a
@@ -133,19 +135,25 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
     means ``chip`` (the seed's probe) when the vocabulary has it, else none.
 
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
-    every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png`` after
-    the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
-    after its last drawing (or the start of training), and ``vectors.txt`` at the end,
-    each atomically.  A run that fails before its first checkpoint leaves no folder it
-    created; a later failure leaves a checkpoint that :func:`resume` continues.  A folder
-    holding a checkpoint is refused: continue that run with :func:`resume` instead of
-    overwriting it.  The run holds the folder's lock (:mod:`w2v_np.run_lock`) while it
-    writes there: a second run into the same folder is refused.  Without ``out_dir``
-    nothing is written.
+    every epoch, ``metrics.json`` after every epoch, (with matplotlib) ``loss.png``
+    after the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or
+    more after its last drawing (or the start of training), and ``vectors.txt`` at the
+    end (``vectors.bin``, word2vec binary format, with ``binary``), each atomically.  A
+    run that fails before its first checkpoint leaves no folder it created; a later
+    failure leaves a checkpoint that :func:`resume` continues.  A folder holding a
+    checkpoint is refused: continue that run with :func:`resume` instead of overwriting
+    it.  The run holds the folder's lock (:mod:`w2v_np.run_lock`) while it writes there:
+    a second run into the same folder is refused.  Without ``out_dir`` nothing is
+    written.
+
+    ``progress``, when given, replaces the progress bar, even with ``quiet``: at the start of
+    every epoch, ``progress(trainer, epoch, latch)`` returns the epoch's bar, an object with
+    :class:`Progress`'s ``wants``, ``update`` and ``close`` (whose ``wants`` calls
+    ``latch.check()``, so that Ctrl-C stops the run).
     """
     plan = make_plan(config)
     if out_dir is None:
-        return _run(config, plan, None, probes, quiet, log)
+        return _run(config, plan, None, probes, quiet, log, binary=binary, progress=progress)
     out_dir = Path(out_dir)
     if (out_dir / CHECKPOINT).exists():
         raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir} "
@@ -159,7 +167,7 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         with run_folder_lock(out_dir):
             if (out_dir / CHECKPOINT).exists():     # another run got there between the check and the lock
                 raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir}")
-            return _run(config, plan, out_dir, probes, quiet, log)
+            return _run(config, plan, out_dir, probes, quiet, log, binary=binary, progress=progress)
     except BaseException:
         if created and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
             (out_dir / LOCK_FILE).unlink(missing_ok=True)
@@ -167,12 +175,14 @@ def train(config, out_dir=None, probes=None, quiet=False, log=print):
         raise
 
 
-def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, log=print):
+def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, log=print,
+           binary=None):
     """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
     of epochs, ``backend`` may move the run to another array backend and ``threads``
-    change the number of threads.  The corpus is read again and must be the same file,
+    change the number of threads; ``binary`` ``None`` writes the vectors in the run's format,
+    ``True`` or ``False`` in binary or text.  The corpus is read again and must be the same file,
     byte for byte (size and BLAKE2 hash).  The d2l method keeps the data pipeline that ran
     (``sampler``).  With ``resample="once"`` (and the same backend) the resumed run ends
     with exactly the vectors of an uninterrupted one: the examples are rebuilt from the
@@ -187,10 +197,10 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
         raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
                        f"(start it again with --out {out_dir})")
     with run_folder_lock(out_dir):
-        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log)
+        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log, binary)
 
 
-def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log):
+def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log, binary):
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
     try:
@@ -206,11 +216,14 @@ def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, log):
     if plan.epochs < checkpoint.epoch:
         raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "
                        f"--epochs {plan.epochs} cannot undo them")
-    return _run(config, plan, out_dir, probes, quiet, log, checkpoint)
+    if binary is None:
+        binary = meta.get("vectors") == VECTORS[True]
+    return _run(config, plan, out_dir, probes, quiet, log, checkpoint, binary=binary)
 
 
 def prepare(plan, rng, probes=None):
-    """Read the corpus, build the vocabulary, check the probe words, prepare the trainer's data.
+    """Read the corpus, build the vocabulary (or read ``plan.vocab_file``), check the probe words,
+    prepare the trainer's data.
 
     ``plan.sampler`` chooses the implementation of the data pipeline (tokenising included):
     the Numba kernels or the NumPy reference.
@@ -248,12 +261,12 @@ def _use_threads(plan):
         numba.set_num_threads(plan.threads)
 
 
-def _run(config, plan, out_dir, probes, quiet, log, checkpoint=None):
+def _run(config, plan, out_dir, probes, quiet, log, checkpoint=None, binary=False, progress=None):
     with SigintLatch() as latch:
-        return _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch)
+        return _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch, binary, progress)
 
 
-def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
+def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch, binary, progress):
     say = (lambda *args: None) if quiet else log
     if out_dir is not None:
         remove_stale_temporaries(out_dir, RUN_FILES)
@@ -302,7 +315,7 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
         # at most every PLOT_INTERVAL seconds, counted from the start of training, and after
         # the last epoch, so a short run draws it once.
         current = metrics()
-        meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
+        meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path), vectors=VECTORS[binary],
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
         save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
@@ -319,8 +332,11 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
         _write_metrics(metrics(), out_dir)
     for epoch in range(len(epochs) + 1, plan.epochs + 1):
         epoch_start = time.perf_counter()
-        bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}",
-                       enabled=not quiet and sys.stderr.isatty(), latch=latch)
+        if progress is None:
+            bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}",
+                           enabled=not quiet and sys.stderr.isatty(), latch=latch)
+        else:
+            bar = progress(trainer, epoch, latch)
         done = trainer.run_epoch(streams, bar)
         seconds = time.perf_counter() - epoch_start
         epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
@@ -331,8 +347,8 @@ def _run_latched(config, plan, out_dir, probes, quiet, log, checkpoint, latch):
 
     result = TrainResult(vocab, model, optimizer, metrics())
     if out_dir is not None:
-        write_word2vec(out_dir / "vectors.txt", vocab.idx_to_token, model.center)
-        say(f"wrote {out_dir}/metrics.json, vectors.txt and {CHECKPOINT}")
+        write_word2vec(out_dir / VECTORS[binary], vocab.idx_to_token, model.center, binary=binary)
+        say(f"wrote {out_dir}/metrics.json, {VECTORS[binary]} and {CHECKPOINT}")
     embeddings = result.embeddings()
     for word in probes:
         neighbours = ", ".join(f"{token} ({cosine:.3f})"
