@@ -3,13 +3,14 @@
 (a) Every ``w2v-np ...`` line of a ```bash, ```sh or ```console block (continuation lines
 joined) runs as ``python -m w2v_np ...`` and every ```python block runs as a script, in
 README order, in one folder that holds a small corpus and small evaluation files, so that
-a command can use the run folder an earlier one trained.  The only changes: ``ptb`` becomes
-that corpus and ``--epochs``/``epochs=`` is capped at 2 (added to ``train`` when absent).
+a command can use the run folder an earlier one trained.  The only changes: ``ptb`` (and the
+file of ``word2vec -train``) becomes that corpus and ``--epochs``/``epochs=``/``-iter`` is
+capped at 2 (``--epochs`` added to ``train`` when absent).
 The corpus holds every word of the README's code blocks, each often enough for the default
 ``--min-count``, so every command runs as written.  A command passes when it exits 0, or
 with N when its line says ``# ... exit status N``.  What this machine lacks is skipped with
 the reason: a GPU (``--backend cupy``), Numba (``--method word2vec``, ``--engine numba``,
-``--sampler numba``), matplotlib (``plot``), a module a python block imports (gensim); so is
+``--sampler numba``, the ``word2vec`` command), matplotlib (``plot``), a module a python block imports (gensim); so is
 an example that uses a folder a skipped one was to train.  A ``train --out DIR`` or
 ``out_dir="DIR"`` starts from an empty DIR, as a reader who runs one recipe of several would.
 Shell lines other than ``w2v-np``, ``pip install`` and ``pytest`` are an error: the test
@@ -136,6 +137,13 @@ def command_example(line, source, corpus):
             argv += ["--epochs", str(EPOCH_CAP)]
         if "--out" in argv:
             trains = (argv[argv.index("--out") + 1],)
+    if argv[:1] == ["word2vec"]:
+        argv = [str(corpus) if previous == "-train" else word for previous, word in zip([None] + argv, argv)]
+        if "-iter" in argv:
+            at = argv.index("-iter") + 1
+            argv[at] = str(min(int(argv[at]), EPOCH_CAP))
+        if not status:
+            needs.append("numba")
     return Example(line, "command", source, argv=argv, expected_status=int(status.group(1)) if status else 0,
                    trains=trains, needs=tuple(needs))
 

@@ -1,4 +1,5 @@
-"""The ``w2v-np`` command: ``train``, ``similar``, ``analogy``, ``eval`` and ``plot``.
+"""The ``w2v-np`` command: ``train``, ``word2vec`` (word2vec.c's flags, :mod:`w2v_np.word2vec_cli`),
+``similar``, ``analogy``, ``eval``, ``plot`` and ``cache``.
 
 Bad input ends with one line ``w2v-np: error: ...`` on stderr and exit status 2.
 """
@@ -11,7 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__, kernel_cache, numba_startup
+from . import __version__, kernel_cache, numba_startup, word2vec_cli
+from .argtypes import int_at_least, number
 from .backend import BACKENDS
 from .errors import W2VError
 from .evaluate import evaluate_analogies, evaluate_pairs
@@ -25,30 +27,8 @@ from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
 from .train import CHECKPOINT, PLOT_INTERVAL, resume, train
 
 DEFAULTS = TrainConfig()
-
-
-def _int_at_least(minimum, description):
-    """An argparse type: an integer ``>= minimum``, described as ``description`` in errors."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {description}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {description}, got {value}")
-        return value
-    return parse
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-_seed = _int_at_least(0, "a non-negative integer")
-
-
-def _float(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+_positive_int = int_at_least(1, "a positive integer")
+_seed = int_at_least(0, "a non-negative integer")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,7 +81,11 @@ def build_parser():
     add("--dim", type=_positive_int, help="embedding size" + default("dim"))
     add("--min-count", type=_positive_int,
         help="keep tokens seen at least this often; the rest become <unk>" + default("min_count"))
-    add("--sample", type=_float,
+    add("--vocab-file", metavar="FILE",
+        help="take the vocabulary and its counts from FILE ('word count' lines, as word2vec.c's -save-vocab "
+             "and w2v-np word2vec -save-vocab write them; </s> and <unk> lines skipped) instead of counting "
+             "the corpus; --min-count still applies (default: count the corpus)")
+    add("--sample", type=number,
         help="subsampling threshold t (see --subsampling); 0 disables" + default("sample"))
     add("--subsampling", choices=SUBSAMPLING,
         help="keep-probability formula: seed = sqrt(t/f) (the chapter); word2vec = sqrt(t/f) + t/f "
@@ -115,7 +99,7 @@ def build_parser():
              "uses only; sgd: SGD with a linearly decaying rate (the only one of --method word2vec)"
              + per_method("optimizer"))
     lr_defaults = "; ".join(f"{lr:g} for {m} {o}" for (m, o), lr in DEFAULT_LR.items())
-    add("--lr", type=_float, help=f"learning rate (default: the method's and optimizer's: {lr_defaults})")
+    add("--lr", type=number, help=f"learning rate (default: the method's and optimizer's: {lr_defaults})")
     add("--seed", type=_seed,
         help="seed of every random choice (same seed, same vocabulary, batches, losses, vectors)" + default("seed"))
     add("--batch-size", type=_positive_int,
@@ -143,16 +127,23 @@ def build_parser():
     output = train_parser.add_mutually_exclusive_group()
     output.add_argument("--out", metavar="DIR",
                         help="folder for checkpoint.npz and metrics.json (after every epoch), loss.png "
-                             f"(at the end, and every {PLOT_INTERVAL:g} s or more) and vectors.txt (at the end)")
+                             f"(at the end, and every {PLOT_INTERVAL:g} s or more) and vectors.txt (at the end; "
+                             "vectors.bin with --binary)")
+    train_parser.add_argument("--binary", action="store_true", default=None,
+                              help="write the vectors in word2vec.c's binary format, vectors.bin, instead of "
+                                   "vectors.txt (with --resume: from now on; without it a resumed run keeps its "
+                                   "format)")
     output.add_argument("--resume", metavar="DIR",
                         help="continue the run in DIR from its last checkpoint, with its settings; "
-                             "only --epochs (to train longer), --backend, --threads, --probe and --quiet "
-                             "may be given")
+                             "only --epochs (to train longer), --backend, --threads, --binary, --probe and "
+                             "--quiet may be given")
     train_parser.add_argument(
         "--probe", action="append", metavar="WORD",
         help="print the 3 nearest tokens of WORD after training (repeatable; default: chip, "
              "when the vocabulary has it)")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+
+    word2vec_cli.add_parser(commands)
 
     def add_vectors(subparser):
         subparser.add_argument("vectors", metavar="VECTORS",
@@ -230,9 +221,11 @@ def _train(args):
     if args.resume is None:
         config = TrainConfig(**settings)
         if args.out is None:
+            if args.binary:
+                raise W2VError("--binary sets the format of the run folder's vectors: give --out DIR")
             make_plan(config)          # a refused configuration says so, and nothing else
             logging.getLogger(__name__).warning("no --out given: the trained vectors will not be saved")
-        train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet)
+        train(config, out_dir=args.out, probes=args.probe, quiet=args.quiet, binary=bool(args.binary))
         return
     fixed = sorted(set(settings) - set(RESUMABLE))
     if fixed:
@@ -241,7 +234,7 @@ def _train(args):
         raise W2VError(f"--resume continues a run with the settings of its checkpoint; {flags} "
                        f"cannot be changed (only {allowed})")
     resume(args.resume, epochs=args.epochs, backend=args.backend, threads=args.threads, probes=args.probe,
-           quiet=args.quiet)
+           quiet=args.quiet, binary=args.binary)
 
 
 def _print_scored(pairs):
@@ -307,8 +300,8 @@ def _cache(args):
 INTERRUPTED = 130
 """Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
 
-COMMANDS = {"train": _train, "similar": _similar, "analogy": _analogy, "eval": _eval, "plot": _plot,
-            "cache": _cache}
+COMMANDS = {"train": _train, "word2vec": word2vec_cli.run, "similar": _similar, "analogy": _analogy,
+            "eval": _eval, "plot": _plot, "cache": _cache}
 
 
 class _ConsoleHandler(logging.Handler):

@@ -95,6 +95,8 @@ class TrainConfig:
     see :mod:`w2v_np.sentences`).  It trains exactly as a file holding the same text; the plan
     records only its description (:func:`~w2v_np.sentences.describe_corpus`), and a run on it
     cannot be resumed (the checkpoint does not hold the sentences).
+    ``vocab_file`` names a vocabulary file (``word count`` lines, word2vec.c's ``-save-vocab``
+    format) to train with instead of counting the corpus (:meth:`~w2v_np.vocab.Vocab.read`).
     """
     corpus: str = "ptb"
     method: str = "d2l"
@@ -118,6 +120,7 @@ class TrainConfig:
     resample: str = None
     sampler: str = None
     noise_per: str = None
+    vocab_file: str = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ class Plan:
     the same bits on every run; ``threads`` Numba's threads (1 when no Numba kernel runs),
     and ``adaptive_threads`` whether the trainer may use fewer of them while the CPU is
     shared (the d2l method's ``numba`` engine when ``threads`` was not given: its results do
-    not depend on the number of threads).  Settings the method does not use are ``None``.
+    not depend on the number of threads).  ``vocab_file``: the vocabulary file, or ``None``
+    when the corpus's counts make the vocabulary.  Settings the method does not use are ``None``.
     ``corpus`` is the corpus file's path (or ``"ptb"``), or an in-memory corpus's description.
     """
     method: str
@@ -160,6 +164,7 @@ class Plan:
     sample: float
     seed: int
     dtype: str
+    vocab_file: str
 
     @property
     def trainer(self):
@@ -200,6 +205,8 @@ def _check_values(config):
     if not (isinstance(config.corpus, (str, os.PathLike)) or is_sentences(config.corpus)):
         raise W2VError(f"corpus must be 'ptb' or a path to a text file, or an iterable of sentences (sequences "
                        f"of str tokens), got {config.corpus!r}")
+    if config.vocab_file is not None and not isinstance(config.vocab_file, (str, os.PathLike)):
+        raise W2VError(f"vocab_file must be a path to a vocabulary file or None, got {config.vocab_file!r}")
     for name in _POSITIVE_INTS:
         value = getattr(config, name)
         if value is not None and (not _is_int(value) or value < 1):
@@ -321,7 +328,8 @@ def make_plan(config):
     settings["sampler"] = _sampler(settings["sampler"]) if "sampler" in settings else "numba"
     values = {f.name: None for f in fields(Plan)}
     values.update({name: getattr(config, name) for name in values.keys() & {f.name for f in fields(TrainConfig)}})
-    values.update(settings, engine=engine, backend=backend, corpus=describe_corpus(config.corpus))
+    values.update(settings, engine=engine, backend=backend, corpus=describe_corpus(config.corpus),
+                  vocab_file=None if config.vocab_file is None else os.fspath(config.vocab_file))
     values["lr"] = DEFAULT_LR[config.method, settings["optimizer"]] if config.lr is None else config.lr
     # Plain Python numbers, so that the plan goes to JSON as it is (NumPy scalars are accepted).
     for name in ("epochs", "window", "negative", "dim", "min_count", "seed", "batch_size"):

@@ -90,12 +90,14 @@ ENCODE_SLICE = 1 << 22
 
 
 CHECKPOINT = "checkpoint.npz"
-RUN_FILES = (CHECKPOINT, "metrics.json", "vectors.txt", "loss.png")
+VECTORS = {False: "vectors.txt", True: "vectors.bin"}
+"""The run's vectors file, by ``binary``: word2vec text or binary format."""
+RUN_FILES = (CHECKPOINT, "metrics.json", *VECTORS.values(), "loss.png")
 PLOT_INTERVAL = 10.0
 """Seconds between two drawings of ``loss.png`` during a run (it is always drawn at the end)."""
 
 
-def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
+def train(config, out_dir=None, probes=None, quiet=False, callbacks=(), binary=False, progress=None):
     """Run a whole training job and return a :class:`TrainResult`.
 
     ``config`` is a :class:`~w2v_np.plan.TrainConfig`; it is resolved into a
@@ -119,20 +121,25 @@ def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
     With ``out_dir`` the run writes ``checkpoint.npz`` when training starts and after
     every epoch, ``metrics.json`` after every epoch, ``loss.png`` after
     the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
-    after its last drawing (or the start of training), and ``vectors.txt`` at the end,
-    each atomically.  A run that fails before its first checkpoint leaves no folder it
-    created; a later failure leaves a checkpoint that :func:`resume` continues.  A folder
-    holding a checkpoint is refused: continue that run with :func:`resume` instead of
-    overwriting it.  The run holds the folder's lock (:mod:`w2v_np.run_lock`) while it
-    writes there: a second run into the same folder is refused.  Without ``out_dir``
-    nothing is written.  A run on an in-memory corpus (``config.corpus`` an iterable of
-    sentences) writes the same files, recording the corpus as its description and no
-    fingerprint; it cannot be resumed.
+    after its last drawing (or the start of training), and ``vectors.txt`` at the end
+    (``vectors.bin``, word2vec binary format, with ``binary``), each atomically.  A run
+    that fails before its first checkpoint leaves no folder it created; a later failure
+    leaves a checkpoint that :func:`resume` continues.  A folder holding a checkpoint is
+    refused: continue that run with :func:`resume` instead of overwriting it.  The run holds
+    the folder's lock (:mod:`w2v_np.run_lock`) while it writes there: a second run into the
+    same folder is refused.  Without ``out_dir`` nothing is written.  A run on an in-memory
+    corpus (``config.corpus`` an iterable of sentences) writes the same files, recording the
+    corpus as its description and no fingerprint; it cannot be resumed.
+
+    ``progress``, when given, replaces the progress bar, even with ``quiet``: at the start of
+    every epoch, ``progress(trainer, epoch, latch)`` returns the epoch's bar, an object with
+    :class:`Progress`'s ``wants``, ``update`` and ``close`` (whose ``wants`` calls
+    ``latch.check()``, so that Ctrl-C stops the run).
     """
     plan = make_plan(config)
     callbacks = _check_callbacks(callbacks)
     if out_dir is None:
-        return _run(config, plan, None, probes, quiet, callbacks)
+        return _run(config, plan, None, probes, quiet, callbacks, binary=binary, progress=progress)
     out_dir = Path(out_dir)
     if (out_dir / CHECKPOINT).exists():
         raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir} "
@@ -146,7 +153,7 @@ def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
         with run_folder_lock(out_dir):
             if (out_dir / CHECKPOINT).exists():     # another run got there between the check and the lock
                 raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir}")
-            return _run(config, plan, out_dir, probes, quiet, callbacks)
+            return _run(config, plan, out_dir, probes, quiet, callbacks, binary=binary, progress=progress)
     except BaseException:
         if created and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
             (out_dir / LOCK_FILE).unlink(missing_ok=True)
@@ -154,12 +161,14 @@ def train(config, out_dir=None, probes=None, quiet=False, callbacks=()):
         raise
 
 
-def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, callbacks=()):
+def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, callbacks=(),
+           binary=None):
     """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
     of epochs, ``backend`` may move the run to another array backend and ``threads``
-    change the number of threads.  The corpus is read again and must be the same file,
+    change the number of threads; ``binary`` ``None`` writes the vectors in the run's format,
+    ``True`` or ``False`` in binary or text.  The corpus is read again and must be the same file,
     byte for byte (size and BLAKE2 hash); a run on an in-memory corpus is refused, its
     sentences being nowhere to read again.  The d2l method keeps the data pipeline that ran
     (``sampler``).  With ``resample="once"`` (and the same backend) the resumed run ends
@@ -177,10 +186,10 @@ def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, qui
         raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
                        f"(start it again with --out {out_dir})")
     with run_folder_lock(out_dir):
-        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks)
+        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks, binary)
 
 
-def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks):
+def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks, binary):
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
     if meta["corpus_fingerprint"] is None:
@@ -199,11 +208,14 @@ def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks):
     if plan.epochs < checkpoint.epoch:
         raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "
                        f"--epochs {plan.epochs} cannot undo them")
-    return _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint)
+    if binary is None:
+        binary = meta.get("vectors") == VECTORS[True]
+    return _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint, binary=binary)
 
 
 def prepare(plan, rng, probes=None, sentences=None):
-    """Read the corpus, build the vocabulary, check the probe words, prepare the trainer's data.
+    """Read the corpus, build the vocabulary (or read ``plan.vocab_file``), check the probe words,
+    prepare the trainer's data.
 
     The corpus is the file ``plan.corpus`` names, or ``sentences``, the run's in-memory
     corpus (``TrainConfig.corpus`` when it is an iterable of sentences: a plan records only
@@ -223,7 +235,10 @@ def prepare(plan, rng, probes=None, sentences=None):
         corpus = tokenize_sentences(sentences)
     else:
         corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=plan.sampler == "numba")
-    vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
+    if plan.vocab_file is None:
+        vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
+    else:
+        vocab = Vocab.read(plan.vocab_file, corpus.types, corpus.counts, plan.min_count)
     if probes is None:
         probes = [DEFAULT_PROBE] if DEFAULT_PROBE in vocab else []
     for word in probes:
@@ -259,12 +274,12 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint=None):
+def _run(config, plan, out_dir, probes, quiet, callbacks, checkpoint=None, binary=False, progress=None):
     with SigintLatch() as latch:
-        return _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, latch)
+        return _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, latch, binary, progress)
 
 
-def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, latch):
+def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, latch, binary, progress):
     def say(message):
         if not quiet:
             logger.info(message)
@@ -320,7 +335,7 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
         # at most every PLOT_INTERVAL seconds, counted from the start of training, and after
         # the last epoch, so a short run draws it once.
         current = metrics()
-        meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path),
+        meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path), vectors=VECTORS[binary],
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
         save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
@@ -337,8 +352,11 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
         _write_metrics(metrics(), out_dir)
     for epoch in range(len(epochs) + 1, plan.epochs + 1):
         epoch_start = time.perf_counter()
-        bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}", sys.stderr,
-                       enabled=not quiet and shows_bar(sys.stderr), latch=latch)
+        if progress is None:
+            bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}", sys.stderr,
+                           enabled=not quiet and shows_bar(sys.stderr), latch=latch)
+        else:
+            bar = progress(trainer, epoch, latch)
         done = trainer.run_epoch(streams, bar)
         seconds = time.perf_counter() - epoch_start
         epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
@@ -351,8 +369,8 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
 
     result = TrainResult(vocab, model, optimizer, metrics())
     if out_dir is not None:
-        write_word2vec(out_dir / "vectors.txt", vocab.idx_to_token, model.center)
-        say(f"wrote {out_dir}/metrics.json, vectors.txt and {CHECKPOINT}")
+        write_word2vec(out_dir / VECTORS[binary], vocab.idx_to_token, model.center, binary=binary)
+        say(f"wrote {out_dir}/metrics.json, {VECTORS[binary]} and {CHECKPOINT}")
     embeddings = result.embeddings()
     for word in probes:
         neighbours = ", ".join(f"{token} ({cosine:.3f})"

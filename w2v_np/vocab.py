@@ -1,12 +1,18 @@
-"""The vocabulary, with the seed's semantics, and encoding sentences to flat id arrays."""
+"""The vocabulary, with the seed's semantics, encoding sentences to flat id arrays, and
+vocabulary files in word2vec.c's format (``-save-vocab``, ``-read-vocab``)."""
 import collections
 import itertools
+from pathlib import Path
 
 import numpy as np
 
 from .errors import UnknownWordError, W2VError
+from .io import atomic_write
 
 UNK = "<unk>"
+SENTENCE_END = "</s>"
+"""word2vec.c's first vocabulary entry, one per line of its corpus.  w2v-np has no such
+token (a line ends a sentence and no window crosses it): reading a vocabulary file skips it."""
 
 
 class Vocab:
@@ -61,6 +67,28 @@ class Vocab:
         return cls([UNK] + [types[index] for index in frequent],
                    np.concatenate([[counts.sum() - kept.sum()], kept]))
 
+    @classmethod
+    def read(cls, path, corpus_types, corpus_counts, min_freq=10):
+        """The vocabulary of a word2vec.c vocabulary file, for training on a corpus.
+
+        ``path`` holds ``word count`` lines (word2vec.c's ``-save-vocab``, :meth:`save`); the
+        words counted at least ``min_freq`` times there follow ``<unk>`` by descending count,
+        ties in the file's order, with the file's counts.  ``</s>`` and ``<unk>`` lines are
+        skipped: ``<unk>``'s count is that of the corpus's tokens outside the vocabulary
+        (``corpus_types``, ``T`` str, seen ``corpus_counts`` int ``(T,)`` times).
+        """
+        types, counts = read_vocab_file(path)
+        vocab = cls.from_counts(types, counts, min_freq)
+        outside = vocab.ids_of(corpus_types) == 0
+        vocab.counts[0] = np.asarray(corpus_counts, dtype=np.int64)[outside].sum()
+        return vocab
+
+    def save(self, path):
+        """Write ``token count`` lines in the vocabulary's order (``<unk>`` first), atomically:
+        word2vec.c's vocabulary format, the rows of the vectors file in the same order."""
+        with atomic_write(path) as out:
+            out.writelines(f"{token} {count}\n" for token, count in zip(self.idx_to_token, self.counts.tolist()))
+
     def __len__(self):
         return len(self.idx_to_token)
 
@@ -104,3 +132,32 @@ class Vocab:
         offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
         np.cumsum([len(sentence) for sentence in sentences], out=offsets[1:])
         return ids, offsets
+
+
+def read_vocab_file(path):
+    """The ``(types, counts)`` of a vocabulary file of ``word count`` lines, ``</s>`` and
+    ``<unk>`` left out: a list of ``T`` str and int64 ``(T,)``.  Blank lines are skipped; a
+    line that is not a word and a non-negative integer, or a word listed twice, is refused."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise W2VError(f"vocabulary file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise W2VError(f"cannot read vocabulary file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    types, counts, line_of = [], [], {}
+    for number, line in enumerate(text.split("\n"), 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not (fields[1].isascii() and fields[1].isdigit() and int(fields[1]) < 2**63):
+            raise W2VError(f"{path}:{number}: expected 'word count' (a count >= 0), got {line[:60]!r}")
+        word = fields[0]
+        if word in line_of:
+            raise W2VError(f"{path}:{number}: {word!r} is listed twice (first on line {line_of[word]})")
+        line_of[word] = number
+        if word not in (SENTENCE_END, UNK):
+            types.append(word)
+            counts.append(int(fields[1]))
+    if not types:
+        raise W2VError(f"vocabulary file {path} lists no word")
+    return types, np.array(counts, dtype=np.int64)
