@@ -8,7 +8,9 @@ its own SplitMix64 stream, seeded from ``(seed, chunk)`` (:func:`.rng.chunk_stre
 is one ``prange`` iteration, so the arrays depend on the seed only, never on the number of
 threads.
 
-The kernels draw from the same distributions as the NumPy reference, not the same numbers.
+The kernels draw from the same distributions as the NumPy reference, not the same numbers;
+``w2v_np.sampling_draws`` draws their very numbers in plain Python, and the tests compare the
+kernels with it element for element.
 """
 import numpy as np
 from numba import njit, prange

@@ -3,8 +3,9 @@
 :func:`sgd_hogwild` streams over the token ids: subsampling, windows and noise words are
 drawn on the fly, and every (center, context word) pair (:func:`sgd_pair`) or every
 window (:func:`sgd_window`, HogBatch) takes an SGD step at once; threads update the
-shared tables without locks (Hogwild).  The NumPy references of both steps are in
-``w2v_np.word2vec`` and the tests pin the kernels to them.
+shared tables without locks (Hogwild).  The NumPy references of both steps and of the
+whole driver (``sgd_hogwild_reference``, drawing the same numbers) are in ``w2v_np.word2vec``
+and the tests pin the kernels to them.
 """
 import numpy as np
 from numba import njit, prange

@@ -1,10 +1,12 @@
-"""Tests of the hand-coded Adam: torch.optim.Adam's semantics, sparse == dense, state round trip."""
+"""Tests of the hand-coded optimizers: Adam (torch.optim.Adam's semantics, sparse == dense, state
+round trip) and SGD's schedule."""
 import math
 
 import numpy as np
 import pytest
 
 from w2v_np import Adam, W2VError
+from w2v_np.optim import SGD
 from w2v_np.sparse_grads import RowSparse
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
@@ -176,3 +178,22 @@ def test_against_torch_adam(dtype, tol):
     assert result.dtype == ours["w"].dtype
     assert np.max(np.abs(ours["w"] - start)) > 0.01      # the parameters really moved
     assert np.max(np.abs(ours["w"] - result)) < tol
+
+
+def test_sgd_rate_decays_linearly_to_its_floor():
+    """word2vec.c's schedule, lr 0.5 over 10 units with a floor of 0.1: steps of 4 units move a
+    parameter of gradient 1 by 0.5, 0.3, 0.1 (1 - 8/10 = 0.2), then the floor's 0.05; the
+    streaming schedule hands out the work done before its call and counts its work."""
+    params = {"w": np.zeros((2, 3))}
+    sgd = SGD(params, lr=0.5, total_work=10, min_lr_fraction=0.1)
+    moves = []
+    for _ in range(4):
+        before = params["w"][0, 0]
+        sgd.step({"w": np.ones((2, 3))}, work=4)
+        moves.append(before - params["w"][0, 0])
+    np.testing.assert_allclose(moves, [0.5, 0.3, 0.1, 0.05], rtol=1e-12)
+    assert sgd.done == 16
+    streaming = SGD({"w": np.zeros((1, 1))}, lr=0.5, total_work=10)
+    assert streaming.streaming_schedule(6) == (0.5, 1e-4, 0, 10)
+    assert streaming.streaming_schedule(6) == (0.5, 1e-4, 6, 10)
+    assert streaming.rate() == pytest.approx(0.5 * 1e-4)

@@ -13,13 +13,16 @@ depend on the seed only.
 
 Its one implementation is Numba's (``w2v_np.kernels.streaming``, the row ``("word2vec",
 "numba")`` of :data:`w2v_np.plan.TRAINERS`).  :func:`sgd_pair_reference` and
-:func:`sgd_window_reference` are the NumPy references of its two steps, which the tests pin
-the kernels to.
+:func:`sgd_window_reference` are the NumPy references of its two steps, and
+:func:`sgd_hogwild_reference` that of the whole driver around them (subsampling, windows,
+noise words, the rate per piece, the per-chunk streams), drawing the kernel's very numbers:
+the tests pin the kernels to them.
 """
 import numpy as np
 
 from .ops import sigmoid_bce
 from .sampling import kernel_seed
+from .splitmix import ChunkStream
 from .streamed_corpus import StreamedCorpus
 
 
@@ -62,6 +65,54 @@ def sgd_window_reference(center_table, inputs, context_table, targets, alpha):
     np.add.at(context_table, targets, g.T @ w)
     np.add.at(center_table, inputs, g @ u)
     return float(sigmoid_bce(scores.astype(np.float64), np.broadcast_to(labels, scores.shape).astype(np.float64)).sum())
+
+
+def sgd_hogwild_reference(ids, piece_offsets, chunk_pieces, keep_probability, keep, alias, center_table,
+                          context_table, max_window, num_noise_words, shared_noise, lr, min_lr_fraction, done_before,
+                          total_work, seed, first_chunk, loss_sums, center_counts, pair_counts):
+    """The streaming driver ``kernels.streaming.sgd_hogwild`` in plain Python and NumPy, one thread.
+
+    The same arguments and outputs as the kernel (see its docstring) and the same random
+    numbers: chunk ``c`` draws from :class:`~w2v_np.splitmix.ChunkStream` ``(seed, c)`` in
+    the kernel's order (a keep coin per token of a piece, then per kept center its window,
+    then its noise words), so the centers and pairs are the kernel's exactly and the tables
+    and losses agree to the rounding of the steps.  Slow: for tests on small corpora.
+    """
+    dtype = center_table.dtype.type
+    for local in range(loss_sums.shape[0]):
+        chunk = first_chunk + local
+        stream = ChunkStream(seed, chunk)
+        loss_sum, num_centers, num_pairs = 0.0, 0, 0
+        for piece in range(chunk_pieces[chunk], chunk_pieces[chunk + 1]):
+            start, stop = piece_offsets[piece], piece_offsets[piece + 1]
+            # word2vec.c's linear decay written out, not kernels.schedule's: a reference shares no code with its kernel.
+            alpha = dtype(lr * max(1 - (done_before + start) / total_work, min_lr_fraction))
+            kept = [int(w) for w in ids[start:stop] if stream.uniform() < keep_probability[w]]
+            for i, center in enumerate(kept):
+                window = stream.window(max_window)
+                context = kept[max(0, i - window):i] + kept[i + 1:i + window + 1]
+                if not context:
+                    continue
+                if shared_noise:
+                    targets = _targets(center, num_noise_words, stream, keep, alias)
+                    bce = sgd_window_reference(center_table, context, context_table, targets, alpha)
+                    terms = len(context) * len(targets)
+                else:
+                    bce, terms = 0.0, 0
+                    for word in context:
+                        targets = _targets(word, num_noise_words, stream, keep, alias)
+                        bce += sgd_pair_reference(center_table[center], context_table, targets, alpha)
+                        terms += len(targets)
+                loss_sum += bce / terms
+                num_centers += 1
+                num_pairs += len(context)
+        loss_sums[local], center_counts[local], pair_counts[local] = loss_sum, num_centers, num_pairs
+
+
+def _targets(positive, num_noise_words, stream, keep, alias):
+    """``[positive]`` then ``num_noise_words`` alias draws, those equal to ``positive`` dropped (word2vec.c's rule)."""
+    noise = [stream.alias_pick(keep, alias) for _ in range(num_noise_words)]
+    return np.array([positive] + [word for word in noise if word != positive], dtype=np.int64)
 
 
 class HogwildTrainer:
