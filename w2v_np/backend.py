@@ -5,6 +5,8 @@ inputs and use whatever module those arrays belong to.  Only code that *creates*
 arrays from nothing (model initialisation, batch transfer) asks :func:`get_backend`
 for a module by name.  CuPy is imported lazily, so NumPy-only installs never touch it.
 """
+from types import ModuleType
+
 import numpy as np
 
 from .errors import W2VError
@@ -27,7 +29,7 @@ def _import_cupy():
     return cupy, None
 
 
-def get_backend(name="numpy"):
+def get_backend(name: str = "numpy") -> ModuleType:
     """Return the array module (``numpy`` or ``cupy``) for a backend name.
 
     ``auto`` picks CuPy when it is installed and a GPU is visible, NumPy otherwise.
@@ -45,7 +47,7 @@ def get_backend(name="numpy"):
     raise W2VError(f"backend 'cupy' is not available: {why}")
 
 
-def get_array_module(*arrays):
+def get_array_module(*arrays) -> ModuleType:
     """Return ``cupy`` if any argument is a CuPy array, else ``numpy``.
 
     Works without CuPy installed: then every array is a NumPy array.

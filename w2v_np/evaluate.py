@@ -16,13 +16,15 @@ vectorised chunks instead of one ``most_similar`` call per question.  Known diff
 - An all-zero vector has cosine 0 with everything (gensim divides by its zero norm: NaN).
 """
 import math
+import os
 from dataclasses import asdict, dataclass
+from typing import Optional, Union
 
 import numpy as np
 
 from .backend import get_array_module, to_host
 from .errors import W2VError
-from .query import analogy_scores, check_analogy_method
+from .query import Embeddings, analogy_scores, check_analogy_method
 
 # Entries of one chunk's (questions, candidates) score matrix when batch_size is not given:
 # 64 MiB of float32, so 300k candidates still fit a GPU comfortably.
@@ -155,8 +157,9 @@ def _searched_vocab(embeddings, restrict_vocab, case_insensitive):
     return fold, rows, canonical
 
 
-def evaluate_pairs(embeddings, path, *, delimiter="\t", case_insensitive=True, restrict_vocab=300000,
-                   encoding="utf-8"):
+def evaluate_pairs(embeddings: Embeddings, path: Union[str, os.PathLike], *, delimiter: str = "\t",
+                   case_insensitive: bool = True, restrict_vocab: Optional[int] = 300000,
+                   encoding: str = "utf-8") -> PairsResult:
     """Correlate model cosines with human similarity scores, as gensim's ``evaluate_word_pairs``.
 
     Inputs:
@@ -250,8 +253,9 @@ def _predict(unit, canonical, questions, method, batch_size):
     return predicted
 
 
-def evaluate_analogies(embeddings, path, *, restrict_vocab=300000, case_insensitive=True, method="add",
-                       batch_size=None, encoding="utf-8"):
+def evaluate_analogies(embeddings: Embeddings, path: Union[str, os.PathLike], *,
+                       restrict_vocab: Optional[int] = 300000, case_insensitive: bool = True, method: str = "add",
+                       batch_size: Optional[int] = None, encoding: str = "utf-8") -> AnalogyResult:
     """Accuracy on "a b c d" analogy questions, as gensim's ``evaluate_word_analogies``.
 
     Each question asks "a is to b as c is to ?" and is correct when the best candidate

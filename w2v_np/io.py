@@ -39,6 +39,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -99,7 +100,8 @@ def remove_stale_temporaries(folder, names):
     return removed
 
 
-def write_word2vec(path, tokens, vectors, binary=False, encoding="utf-8"):
+def write_word2vec(path: Union[str, os.PathLike], tokens: Sequence[str], vectors: Any, binary: bool = False,
+                   encoding: str = "utf-8") -> None:
     """Write ``tokens`` and their ``vectors`` in word2vec text or binary format, atomically.
 
     Inputs:
@@ -140,7 +142,8 @@ def write_word2vec(path, tokens, vectors, binary=False, encoding="utf-8"):
             out.write(token + b" " + values + b"\n")
 
 
-def read_word2vec(path, binary=None, encoding="utf-8"):
+def read_word2vec(path: Union[str, os.PathLike], binary: Optional[bool] = None,
+                  encoding: str = "utf-8") -> tuple[list[str], np.ndarray]:
     """Read a word2vec text or binary file written by word2vec.c, gensim, fastText (``.vec``),
     GloVe or w2v-np.
 

@@ -50,7 +50,8 @@ class SkipGram:
     The tables start as ``init`` says (:func:`initial_tables`), drawn from ``rng``.
     """
 
-    def __init__(self, vocab_size, dim, *, rng, xp=np, dtype=np.float32, init="xavier"):
+    def __init__(self, vocab_size: int, dim: int, *, rng: np.random.Generator, xp=np, dtype=np.float32,
+                 init: str = "xavier") -> None:
         center, context = initial_tables(vocab_size, dim, rng, init, dtype)
         self.params = {"center": to_device(center, xp), "context": to_device(context, xp)}
 

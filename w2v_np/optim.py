@@ -71,7 +71,7 @@ class Adam(_Optimizer):
     DEFAULT_LR = {"d2l": 0.002}
     """The default rate for each method it can train: the chapter's."""
 
-    def __init__(self, params, lr=0.002, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, params: dict, lr: float = 0.002, betas: tuple = (0.9, 0.999), eps: float = 1e-8) -> None:
         _check_lr(lr)
         if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise W2VError(f"Adam betas must lie in [0, 1), got {betas}")

@@ -18,6 +18,8 @@ chosen method does not use.  It has no side effects; the plan it returns is reco
 """
 import math
 import os
+from collections.abc import Iterable, Sequence
+from typing import Optional, Union
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -98,7 +100,7 @@ class TrainConfig:
     ``vocab_file`` names a vocabulary file (``word count`` lines, word2vec.c's ``-save-vocab``
     format) to train with instead of counting the corpus (:meth:`~w2v_np.vocab.Vocab.read`).
     """
-    corpus: str = "ptb"
+    corpus: Union[str, os.PathLike, Iterable[Sequence[str]]] = "ptb"
     method: str = "d2l"
     engine: str = "auto"
     epochs: int = 5
@@ -110,17 +112,17 @@ class TrainConfig:
     seed: int = 0
     backend: str = "numpy"
     dtype: str = "float32"
-    threads: int = None
+    threads: Optional[int] = None
     deterministic: bool = False
-    optimizer: str = None
-    lr: float = None
-    subsampling: str = None
-    init: str = None
-    batch_size: int = None
-    resample: str = None
-    sampler: str = None
-    noise_per: str = None
-    vocab_file: str = None
+    optimizer: Optional[str] = None
+    lr: Optional[float] = None
+    subsampling: Optional[str] = None
+    init: Optional[str] = None
+    batch_size: Optional[int] = None
+    resample: Optional[str] = None
+    sampler: Optional[str] = None
+    noise_per: Optional[str] = None
+    vocab_file: Union[str, os.PathLike, None] = None
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,10 @@ class Plan:
     lr: float
     subsampling: str
     init: str
-    batch_size: int
-    resample: str
-    sampler: str
-    noise_per: str
+    batch_size: Optional[int]
+    resample: Optional[str]
+    sampler: Optional[str]
+    noise_per: Optional[str]
     reduction: str
     deterministic: bool
     threads: int
@@ -164,7 +166,7 @@ class Plan:
     sample: float
     seed: int
     dtype: str
-    vocab_file: str
+    vocab_file: Optional[str]
 
     @property
     def trainer(self):
@@ -315,7 +317,7 @@ def _reduction(config, engine, threads):
     return "fixed", True
 
 
-def make_plan(config):
+def make_plan(config: TrainConfig) -> Plan:
     """Resolve ``config`` (a :class:`TrainConfig`) into a :class:`Plan`; :class:`W2VError` names the
     first impossible value or unused setting.  No side effects."""
     if not isinstance(config, TrainConfig):

@@ -5,8 +5,11 @@ The semantics follow gensim's ``KeyedVectors`` (``most_similar``, ``most_similar
 (NumPy or CuPy) and results come back as Python ``str`` and ``float``.
 """
 import numbers
+import os
 import reprlib
 import types
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -14,6 +17,11 @@ from .backend import get_array_module, to_host
 from .checkpoint import load_checkpoint
 from .errors import UnknownWordError, W2VError
 from .io import read_word2vec, write_word2vec
+
+PathArg = Union[str, os.PathLike]
+Words = Union[str, Sequence[str]]
+Scored = list[tuple[str, float]]
+"""``[(token, score), ...]``, best first."""
 
 ANALOGY_METHODS = ("add", "mul")
 # Levy & Goldberg's epsilon in 3CosMul's denominator; the value gensim's most_similar_cosmul uses.
@@ -143,7 +151,7 @@ class Embeddings:
     over ``idx_to_token`` for the words.
     """
 
-    def __init__(self, tokens, vectors):
+    def __init__(self, tokens: Iterable[str], vectors: Any) -> None:
         if isinstance(tokens, str) or not hasattr(tokens, "__iter__"):
             raise W2VError(f"tokens must be a sequence of str, got {_describe(tokens)}")
         self.tokens = list(tokens)
@@ -158,7 +166,7 @@ class Embeddings:
         self.unit = normalize_rows(self.vectors)
 
     @classmethod
-    def load(cls, path, *, binary=None, encoding="utf-8"):
+    def load(cls, path: PathArg, *, binary: Optional[bool] = None, encoding: str = "utf-8") -> "Embeddings":
         """Vectors from a word2vec text or binary file (``binary=None``: detected) or from the
         center table of a training checkpoint (``.npz``, recognised by its content)."""
         if _starts_with(path, ZIP_MAGIC):
@@ -166,17 +174,17 @@ class Embeddings:
             return cls(checkpoint.tokens, checkpoint.params["center"])
         return cls(*read_word2vec(path, binary=binary, encoding=encoding))
 
-    def save(self, path, *, binary=False, encoding="utf-8"):
+    def save(self, path: PathArg, *, binary: bool = False, encoding: str = "utf-8") -> None:
         """Write the vectors in word2vec text format, or binary with ``binary=True``, atomically."""
         write_word2vec(path, self.tokens, self.vectors, binary=binary, encoding=encoding)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.tokens)
 
-    def __contains__(self, word):
+    def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and word in self.index
 
-    def __getitem__(self, words):
+    def __getitem__(self, words: Words) -> Any:
         """The vector of a word ``(D,)`` (a view, as :meth:`vector`), or of each word of a list or
         tuple ``(n, D)`` (a copy), on the vectors' module and dtype.
 
@@ -195,12 +203,12 @@ class Embeddings:
     __iter__ = None
 
     @property
-    def idx_to_token(self):
+    def idx_to_token(self) -> list[str]:
         """The tokens, row order: the ``tokens`` list itself (gensim's ``index_to_key``); do not modify it."""
         return self.tokens
 
     @property
-    def token_to_idx(self):
+    def token_to_idx(self) -> Mapping[str, int]:
         """Token -> row, a read-only live view of ``index`` (gensim's ``key_to_index``)."""
         return types.MappingProxyType(self.index)
 
@@ -233,11 +241,11 @@ class Embeddings:
             raise W2VError(f"{name}: a query vector holds nan or inf")
         return vector.astype(self.unit.dtype, copy=False)
 
-    def vector(self, word):
+    def vector(self, word: str) -> Any:
         """The vector of ``word`` ``(D,)``; ``KeyError`` naming the word when it is unknown."""
         return self.vectors[self._row(word)]
 
-    def num_candidates(self, restrict_vocab=None):
+    def num_candidates(self, restrict_vocab: Optional[int] = None) -> int:
         """How many leading rows a query searches: all ``V``, or the first ``restrict_vocab``
         (a positive integer or None, else W2VError naming ``restrict_vocab``)."""
         restrict_vocab = _positive_int_or_none(restrict_vocab, "restrict_vocab")
@@ -262,7 +270,8 @@ class Embeddings:
         best = best[xp.argsort(-scores[best], kind="stable")]
         return [(self.tokens[int(row)], float(score)) for row, score in zip(to_host(best), to_host(scores[best]))]
 
-    def most_similar(self, positive, *, negative=(), topn=10, restrict_vocab=None):
+    def most_similar(self, positive: Words, *, negative: Words = (), topn: Optional[int] = 10,
+                     restrict_vocab: Optional[int] = None) -> Scored:
         """Tokens nearest the mean direction of ``positive`` minus ``negative``, by cosine.
 
         As gensim's ``most_similar``: the query is the mean of the unit vectors of the
@@ -307,13 +316,14 @@ class Embeddings:
             return cosine
         return self._top(cosine, topn, [self.index[w] for w in words if isinstance(w, str)])
 
-    def similarity(self, a, b):
+    def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of the words (``str``) ``a`` and ``b`` as a float (0 when either
         vector is zero).  Raises: KeyError naming an unknown word; W2VError naming ``a`` or
         ``b`` when it is not a ``str``."""
         return float(to_host(self.unit[self._row(a, "a")] @ self.unit[self._row(b, "b")]))
 
-    def analogy(self, a, b, c, *, method="add", topn=1, restrict_vocab=None):
+    def analogy(self, a: str, b: str, c: str, *, method: str = "add", topn: Optional[int] = 1,
+                restrict_vocab: Optional[int] = None) -> Scored:
         """Answers to "``a`` is to ``b`` as ``c`` is to ?", e.g. ``analogy("man", "king", "woman")``.
 
         ``method="add"`` (3CosAdd) ranks as ``most_similar(positive=[b, c], negative=[a])``;
@@ -339,7 +349,7 @@ class Embeddings:
             return scores
         return self._top(scores, topn, rows)
 
-    def doesnt_match(self, words):
+    def doesnt_match(self, words: Sequence[str]) -> str:
         """The word of ``words`` least similar to the others, as gensim's ``doesnt_match``.
 
         The answer is the word whose unit vector has the lowest cosine with the normalised

@@ -6,8 +6,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -37,10 +39,10 @@ class TrainResult:
     """What a run produced: the vocabulary, the model, the optimizer and the metrics."""
     vocab: Vocab
     model: SkipGram
-    optimizer: object
+    optimizer: Any
     metrics: dict = field(default_factory=dict)
 
-    def embeddings(self):
+    def embeddings(self) -> Embeddings:
         """The center vectors as an :class:`~w2v_np.query.Embeddings`."""
         return Embeddings(self.vocab.idx_to_token, self.model.center)
 
@@ -97,7 +99,14 @@ PLOT_INTERVAL = 10.0
 """Seconds between two drawings of ``loss.png`` during a run (it is always drawn at the end)."""
 
 
-def train(config, out_dir=None, probes=None, quiet=False, callbacks=(), binary=False, progress=None):
+EpochCallback = Callable[[dict], Any]
+"""What ``callbacks`` holds: a function of one epoch's metrics (a dict, as ``metrics.json`` lists it)."""
+
+
+def train(config: TrainConfig, out_dir: Union[str, os.PathLike, None] = None,
+          probes: Optional[Sequence[str]] = None, quiet: bool = False,
+          callbacks: Optional[Iterable[EpochCallback]] = (), binary: bool = False,
+          progress: Optional[Callable[..., Progress]] = None) -> TrainResult:
     """Run a whole training job and return a :class:`TrainResult`.
 
     ``config`` is a :class:`~w2v_np.plan.TrainConfig`; it is resolved into a
@@ -161,8 +170,9 @@ def train(config, out_dir=None, probes=None, quiet=False, callbacks=(), binary=F
         raise
 
 
-def resume(out_dir, *, epochs=None, backend=None, threads=None, probes=None, quiet=False, callbacks=(),
-           binary=None):
+def resume(out_dir: Union[str, os.PathLike], *, epochs: Optional[int] = None, backend: Optional[str] = None,
+           threads: Optional[int] = None, probes: Optional[Sequence[str]] = None, quiet: bool = False,
+           callbacks: Optional[Iterable[EpochCallback]] = (), binary: Optional[bool] = None) -> TrainResult:
     """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number

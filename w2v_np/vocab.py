@@ -28,7 +28,7 @@ class Vocab:
             the corpus, ``counts[0]`` the number of tokens mapped to ``<unk>``.
     """
 
-    def __init__(self, idx_to_token, counts):
+    def __init__(self, idx_to_token: list, counts) -> None:
         self.idx_to_token = list(idx_to_token)
         self.token_to_idx = {token: index for index, token in enumerate(self.idx_to_token)}
         self.counts = np.asarray(counts, dtype=np.int64)
