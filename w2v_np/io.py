@@ -132,13 +132,11 @@ def write_word2vec(path: Union[str, os.PathLike], tokens: Sequence[str], vectors
         row = int(np.argmin(finite_rows))
         raise W2VError(f"cannot write {path}: the vector of {_shorten(tokens[row])} (row {row + 1}) "
                        f"holds nan, inf or a value beyond float32 range")
+    row_format = " ".join(["%.9g"] * dim)     # one formatting call a row, not one a value
     with atomic_write(path, "wb") as out:
         out.write(f"{count} {dim}\n".encode("ascii"))
         for token, vector in zip(encoded_tokens, vectors):
-            if binary:
-                values = vector.tobytes()
-            else:
-                values = " ".join(["%.9g" % value for value in vector.tolist()]).encode("ascii")
+            values = vector.tobytes() if binary else (row_format % tuple(vector.tolist())).encode("ascii")
             out.write(token + b" " + values + b"\n")
 
 
