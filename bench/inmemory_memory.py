@@ -7,7 +7,7 @@ Makes a Zipf corpus of ``--tokens`` tokens with ``bench/synthetic.py`` in a temp
 then runs :func:`w2v_np.train.prepare` on it in two fresh processes:
 
 - **file**: ``TrainConfig(corpus=PATH)``, the file read in pieces (``read_corpus``);
-- **in-memory**: ``TrainConfig(corpus=Lines(PATH))``, a restartable iterable whose
+- **in-memory**: ``TrainConfig(corpus=LineSentences(PATH))``, a restartable iterable whose
   ``__iter__`` reads the file line by line and yields ``line.split()``, so the corpus is never
   held as text or lists: what is measured is :func:`w2v_np.sentences.tokenize_sentences`.
 
@@ -36,19 +36,10 @@ BENCH = Path(__file__).resolve().parent
 CHILD = r"""
 import json, resource, sys, time
 from w2v_np import TrainConfig, make_plan
+from w2v_np.sentences import LineSentences
 from w2v_np.train import _random_streams, _use_threads, prepare
 
 kind, path, tiny, method = sys.argv[1:5]
-
-
-class Lines:
-    def __init__(self, path):
-        self.path = path
-
-    def __iter__(self):
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                yield line.split()
 
 
 def peak_mb():
@@ -56,7 +47,7 @@ def peak_mb():
 
 
 def run(corpus_path, in_memory):
-    config = TrainConfig(corpus=Lines(corpus_path) if in_memory else corpus_path, method=method, min_count=5,
+    config = TrainConfig(corpus=LineSentences(corpus_path) if in_memory else corpus_path, method=method, min_count=5,
                          **({"threads": 1} if method == "word2vec" else {}))
     plan = make_plan(config)
     _use_threads(plan)

@@ -8,7 +8,7 @@ import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, resume, train
 from w2v_np.corpus import read_corpus
 from w2v_np.plan import make_plan
-from w2v_np.sentences import describe_corpus, tokenize_sentences
+from w2v_np.sentences import LineSentences, describe_corpus, tokenize_sentences
 from w2v_np.train import prepare
 
 needs_numba = pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
@@ -199,23 +199,11 @@ def test_a_corpus_that_is_not_an_iterable_of_sentences(corpus, message):
 
 # --------------------------------------------------------------------------- PTB
 
-class FileLines:
-    """PTB's lines, read from the file on each pass: the corpus is never held as lists."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __iter__(self):
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                yield line.split()
-
-
 @pytest.mark.parametrize("method", ["d2l", pytest.param("word2vec", marks=needs_numba)])
 def test_ptb_lines_prepare_as_the_file(ptb_train, method):
     """PTB streamed line by line gives the file's corpus (the file's final newline adds one empty
     line, which the line iterator does not yield) and the same prepared vocabulary and ids."""
-    streamed = tokenize_sentences(FileLines(ptb_train))
+    streamed = tokenize_sentences(LineSentences(ptb_train))
     from_file = read_corpus(ptb_train)
     assert from_file.offsets.shape[0] == streamed.offsets.shape[0] + 1 == 42068 + 2
     assert from_file.offsets[-1] == from_file.offsets[-2]
@@ -224,7 +212,7 @@ def test_ptb_lines_prepare_as_the_file(ptb_train, method):
     plan = make_plan(TrainConfig(corpus=str(ptb_train), method=method, sampler="numpy" if method == "d2l" else None))
     rng = [np.random.default_rng(0) for _ in "ab"]
     vocab, data, _ = prepare(plan, rng[0], probes=[])
-    vocab_mem, data_mem, _ = prepare(plan, rng[1], probes=[], sentences=FileLines(ptb_train))
+    vocab_mem, data_mem, _ = prepare(plan, rng[1], probes=[], sentences=LineSentences(ptb_train))
     assert vocab.idx_to_token == vocab_mem.idx_to_token and len(vocab) == 6719
     np.testing.assert_array_equal(vocab.counts, vocab_mem.counts)
     if method == "d2l":
@@ -233,3 +221,13 @@ def test_ptb_lines_prepare_as_the_file(ptb_train, method):
         np.testing.assert_array_equal(data.noise, data_mem.noise)
     else:
         np.testing.assert_array_equal(data.ids, data_mem.ids)
+
+
+def test_line_sentences_reads_the_file_afresh_on_every_pass(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("a b\n\n c  d\te\n", encoding="utf-8")
+    lines = LineSentences(path)
+    assert list(lines) == [["a", "b"], [], ["c", "d", "e"]] == list(lines)
+    path.write_text("x y\n\ny x", encoding="utf-8")     # no final newline: the reader's last row is "y x"
+    assert list(lines) == [["x", "y"], [], ["y", "x"]]
+    assert_same_corpus(tokenize_sentences(LineSentences(path)), read_corpus(path))

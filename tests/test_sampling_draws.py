@@ -10,6 +10,7 @@ import pytest
 import w2v_np.kernels
 from w2v_np.sampling import NoiseSampler, center_positions, keep_probabilities, noise_weights
 from w2v_np.sampling_draws import context_windows_reference, draw_noise_words_reference, keep_mask_reference
+from zipf_corpus import zipf_corpus
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
 if w2v_np.kernels.numba_available():
@@ -19,15 +20,8 @@ V = 40
 
 
 def corpus(seed=70):
-    """About 10,000 tokens (three chunks of 4096) of a Zipf-like vocabulary with ``<unk>``, in
-    sentences of 0 to 12 tokens."""
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(0, 13, size=1600)
-    weights = 1 / np.arange(1, V + 1)
-    ids = rng.choice(V, size=lengths.sum(), p=weights / weights.sum()).astype(np.int32)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    counts = np.maximum(np.bincount(ids, minlength=V), 1).astype(np.int64)
-    return ids, offsets, counts
+    """About 10,000 tokens (three chunks of 4096) in sentences of 0 to 12 tokens."""
+    return zipf_corpus(seed, V, num_sentences=1600, max_length=12)
 
 
 @pytest.mark.parametrize("subsampling", ["seed", "word2vec"])

@@ -21,6 +21,7 @@ from w2v_np.splitmix import ChunkStream
 from w2v_np.streamed_corpus import StreamedCorpus, _pieces
 from w2v_np.word2vec import HogwildTrainer, sgd_hogwild_reference
 from test_minibatch_kernels import V, model_of
+from zipf_corpus import zipf_corpus
 
 pytestmark = pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
 if w2v_np.kernels.numba_available():
@@ -33,13 +34,7 @@ def small_corpus(seed=30):
     """About 1,500 tokens of a Zipf-like vocabulary of 30 (``<unk>`` = 0 among them), in
     sentences of 0 to 24 tokens: short sentences, long ones, frequent words that subsampling
     drops and noise draws collide with.  Returns ids, offsets, counts."""
-    generator = np.random.default_rng(seed)
-    lengths = generator.integers(0, 25, size=120)
-    weights = 1 / np.arange(1, V + 1)
-    ids = generator.choice(V, size=lengths.sum(), p=weights / weights.sum()).astype(np.int32)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    counts = np.maximum(np.bincount(ids, minlength=V), 1).astype(np.int64)
-    return ids, offsets, counts
+    return zipf_corpus(seed, V, num_sentences=120, max_length=24)
 
 
 def small_pieces(seed=30):

@@ -85,6 +85,19 @@ def _sentence_problem(sentence, number):
                 f"sentence {number} (counting from 0) is not a sequence of str tokens")
 
 
+class LineSentences:
+    """A text file as an in-memory corpus that is never held: each pass reads the file again and
+    yields each line split on whitespace (gensim's ``LineSentence``).  ``path``: str or path."""
+
+    def __init__(self, path, encoding="utf-8"):
+        self.path, self.encoding = path, encoding
+
+    def __iter__(self):
+        with open(self.path, encoding=self.encoding) as lines:
+            for line in lines:
+                yield line.split()
+
+
 def tokenize_sentences(sentences):
     """An in-memory corpus as flat arrays -> :class:`~w2v_np.corpus.TokenizedCorpus`.
 
