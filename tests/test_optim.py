@@ -136,6 +136,25 @@ def test_state_dict_round_trip():
     assert state["step"] == 3
 
 
+def test_sgd_state_dict_round_trip():
+    """A restored SGD continues its schedule where it was: the same rates, hence the same parameters."""
+    rng = np.random.default_rng(2)
+    params = {"center": rng.standard_normal((5, 3))}
+    opt = SGD(params, lr=0.1, total_work=10, min_lr_fraction=0.3)
+    grads = [{"center": RowSparse(np.arange(5), rng.standard_normal((5, 3)), 5)} for _ in range(6)]
+    for g in grads[:4]:
+        opt.step(g, work=2)
+    copies = {k: p.copy() for k, p in params.items()}
+    restored = SGD(copies, lr=0.5, total_work=10)          # other settings until loaded
+    restored.load_state_dict(opt.state_dict())
+    assert restored.done == 8 and restored.rate() == opt.rate() == pytest.approx(0.1 * max(1 - 0.8, 0.3))
+    for g in grads[4:]:
+        opt.step(g, work=2)
+        restored.step(g, work=2)
+    np.testing.assert_array_equal(copies["center"], params["center"])
+    assert restored.done == opt.done == 12
+
+
 @pytest.mark.parametrize("lr", [0, 0.0, -0.001, -1, float("nan")])
 def test_invalid_learning_rate_raises(lr):
     """A learning rate that is not > 0 raises W2VError."""
