@@ -20,16 +20,17 @@ FIRST_CALL = """
 
 
 @pytest.mark.parametrize("mode, expected", [("skip", "True False False True"), ("keep", "False True True True")])
-def test_first_kernel_call_with_and_without_the_blas_check(mode, expected):
+def test_first_kernel_call_with_and_without_the_blas_check(mode, expected, tmp_path):
     """Skipped, Numba's start-up leaves scipy.linalg unimported (its check says no BLAS); left alone,
     it imports it: the difference the command saves."""
+    # Outside the checkout, whose w2v_np folder lacks the installed package's kernels.
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(FIRST_CALL), mode], capture_output=True,
-                          text=True)
+                          text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == expected.split()
 
 
-def test_too_late_once_numba_has_checked():
+def test_too_late_once_numba_has_checked(tmp_path):
     script = textwrap.dedent("""
         import sys
         from w2v_np.kernels import rng
@@ -37,7 +38,7 @@ def test_too_late_once_numba_has_checked():
         from w2v_np import numba_startup
         print(numba_startup.skip_blas_check(), any(type(f).__name__ == "_Hidden" for f in sys.meta_path))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
 
