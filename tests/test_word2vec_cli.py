@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import w2v_np.kernels
-from w2v_np import TrainConfig, resume, train
+from w2v_np import TrainConfig, W2VError, resume, train
 from w2v_np.cli import main
 from w2v_np.io import read_word2vec
 
@@ -242,3 +242,5 @@ def test_binary_without_out_is_refused(corpus, capsys):
     status, out, err = w2v(capsys, "train", "--corpus", corpus, "--binary")
     assert (status, out) == (2, "") and err == "w2v-np: error: --binary sets the format of the run folder's " \
                                               "vectors: give --out DIR\n"
+    with pytest.raises(W2VError, match="give out_dir"):
+        train(TrainConfig(corpus=corpus, epochs=1), binary=True, quiet=True)

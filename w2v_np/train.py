@@ -147,6 +147,8 @@ def train(config: TrainConfig, out_dir: Union[str, os.PathLike, None] = None,
     """
     plan = make_plan(config)
     callbacks = _check_callbacks(callbacks)
+    if out_dir is None and binary:
+        raise W2VError("binary sets the format of the run folder's vectors file: give out_dir too")
     if out_dir is None:
         return _run(config, plan, None, probes, quiet, callbacks, binary=binary, progress=progress)
     out_dir = Path(out_dir)
