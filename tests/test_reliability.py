@@ -3,6 +3,7 @@
 Each case is refused in one line (a W2VError, or ``w2v-np: error: ...`` and exit status 2)
 before any work it would spoil; the CLI runs in a subprocess with ``cwd=tmp_path``.
 """
+import contextlib
 import importlib
 import json
 import signal
@@ -18,6 +19,7 @@ from w2v_np import TrainConfig, W2VError, resume, train
 from w2v_np.checkpoint import load_checkpoint
 from w2v_np.footprint import estimate
 from w2v_np.plan import make_plan
+from w2v_np.run_lock import LOCK_FILE
 from cli_runs import ended, wait_for
 from log_lines import on_log
 
@@ -77,6 +79,23 @@ def test_two_runs_started_together_into_one_folder(corpus, tmp_path):
     assert [code for code, _ in outcomes] == [0, 2], outcomes
     assert outcomes[1][1].count("\n") == 1 and outcomes[1][1].startswith("w2v-np: error: same ")
     assert len(json.loads((tmp_path / "same" / "metrics.json").read_text())["epochs"]) == 3
+
+
+def test_a_run_refused_the_lock_leaves_the_holders_new_folder_alone(corpus, tmp_path, monkeypatch):
+    """Two runs create one new folder at once; the one refused the lock must not tidy the folder
+    away (the holder writes there), nor unlink the lock file the holder holds."""
+    real_lock = run_module.run_folder_lock
+    holder = contextlib.ExitStack()
+
+    def raced_lock(folder):
+        holder.enter_context(real_lock(folder))        # the other run wins the lock first
+        return real_lock(folder)
+
+    monkeypatch.setattr(run_module, "run_folder_lock", raced_lock)
+    with holder:
+        with pytest.raises(W2VError, match="in use by another w2v-np run"):
+            train(small(corpus), out_dir=tmp_path / "new", quiet=True)
+        assert sorted(p.name for p in (tmp_path / "new").iterdir()) == [LOCK_FILE]
 
 
 def test_a_killed_runs_lock_does_not_block_its_resume(corpus, tmp_path):

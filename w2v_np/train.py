@@ -1,4 +1,5 @@
 """The training job: prepare the data, run the epochs, report honest figures, save results."""
+import contextlib
 import json
 import logging
 import os
@@ -160,16 +161,19 @@ def train(config: TrainConfig, out_dir: Union[str, os.PathLike, None] = None,
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise W2VError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
-    try:
-        with run_folder_lock(out_dir):
+    with run_folder_lock(out_dir):
+        try:
             if (out_dir / CHECKPOINT).exists():     # another run got there between the check and the lock
                 raise W2VError(f"{out_dir} already holds a training run; continue it with --resume {out_dir}")
             return _run(config, plan, out_dir, probes, quiet, callbacks, binary=binary, progress=progress)
-    except BaseException:
-        if created and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
-            (out_dir / LOCK_FILE).unlink(missing_ok=True)
-            out_dir.rmdir()
-        raise
+        except BaseException:
+            # Only the lock's holder may tidy up: a run refused the lock would otherwise remove
+            # the folder of the run that holds it, while that run still writes there.
+            if created and {p.name for p in out_dir.iterdir()} <= {LOCK_FILE}:
+                (out_dir / LOCK_FILE).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):      # a third run may have opened a new lock file
+                    out_dir.rmdir()
+            raise
 
 
 def resume(out_dir: Union[str, os.PathLike], *, epochs: Optional[int] = None, backend: Optional[str] = None,
