@@ -172,7 +172,7 @@ MUTATIONS = [
       "an example's loss is not the mean over its positions",
       "test_minibatch_kernels::test_fused_batch_equals_reference"),
     M("minibatch-gradient-sign", "kernels/minibatch.py",
-      "g = (sigmoid - label) * weight", "g = (label - sigmoid) * weight",
+      "dscore[entry] = (sigmoid - label) * weight", "dscore[entry] = (label - sigmoid) * weight",
       "BCE gradient sign", "test_fused_batch_equals_reference"),
     M("minibatch-label", "kernels/minibatch.py",
       "label = dtype(1 if position < num_context else 0)", "label = dtype(1 if position <= num_context else 0)",

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from .optimizers import NONE, update_row, updates_every_row
-from .scores import FAST, bce_position, dot
+from .scores import FAST, bce_position, row_dot
 
 
 @njit(cache=True)
@@ -156,7 +156,11 @@ def _scores(center_table, context_table, examples, centers, context_offsets, con
     center vector, its scores, BCE and the gradients of its scores and center vector.
 
     The examples lie scattered over the CSR arrays: this one parallel pass takes those
-    cache misses once.
+    cache misses once.  An example goes through its positions three times: all the dot
+    products (independent, so their rows load together), then the BCE (one exponential
+    each), then the center vector's gradient; a single loop chained each position's row
+    load, dot product, exponential and gradient one after another.  Rows are indexed in
+    place: a row view would cost a shared reference count each.
     """
     dim = center_table.shape[1]
     dtype = center_table.dtype.type
@@ -169,25 +173,30 @@ def _scores(center_table, context_table, examples, centers, context_offsets, con
         count = per_context * num_context
         center = centers[n]
         batch_center[b] = center
-        v = center_table[center]
+        start = row_start[b]
         scale = 1 / max(count, 1)
         weight = dtype(scale)
-        growth, neg_log = 1.0, 0.0
         for d in range(dim):
             dv[b, d] = 0
-            center_copy[b, d] = v[d]
+            center_copy[b, d] = center_table[center, d]
         for position in range(count):
-            entry = row_start[b] + position
+            entry = start + position
             word = _word_at(position, num_context, first, contexts, noise, num_noise_words)
             entry_word[entry] = word
             entry_example[entry] = b
-            u = context_table[word]
+            dscore[entry] = row_dot(center_copy, b, context_table, word)
+        growth, neg_log = 1.0, 0.0
+        for position in range(count):
+            entry = start + position
             label = dtype(1 if position < num_context else 0)
-            sigmoid, growth, neg_log = bce_position(dot(v, u), label, one, growth, neg_log)
-            g = (sigmoid - label) * weight
-            dscore[entry] = g
+            sigmoid, growth, neg_log = bce_position(dscore[entry], label, one, growth, neg_log)
+            dscore[entry] = (sigmoid - label) * weight
+        for position in range(count):
+            entry = start + position
+            g = dscore[entry]
+            word = entry_word[entry]
             for d in range(dim):
-                dv[b, d] += g * u[d]
+                dv[b, d] += g * context_table[word, d]
         losses[b] = (neg_log + np.log(growth)) * scale
 
 

@@ -7,14 +7,6 @@ FAST = {"reassoc", "contract", "nsz", "arcp"}
 
 
 @njit(fastmath=FAST, cache=True, inline="always")
-def dot(a, b):
-    total = a[0] * 0
-    for d in range(a.shape[0]):
-        total += a[d] * b[d]
-    return total
-
-
-@njit(fastmath=FAST, cache=True, inline="always")
 def row_dot(a, i, b, j):
     """``a[i] . b[j]`` indexed in place (no row views, which cost a reference count each)."""
     total = a.dtype.type(0)
