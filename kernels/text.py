@@ -58,9 +58,11 @@ def _table_for(type_hash, num_types, capacity):
     return table
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tokenize(data):
     """Split ``data`` (uint8 ``(n,)``, UTF-8 text) into lines and whitespace-separated tokens.
+
+    Runs without the GIL, so parts of a corpus are tokenised in threads at once.
 
     Returns:
         type_ids: int32 ``(N,)``, per token the index of its type (types in first-seen order).

@@ -302,6 +302,25 @@ def test_byte_tokenizer_many_types_and_long_tokens():
     assert_matches_sentences(fast, [line.split() for line in lines])
 
 
+@pytest.mark.skipif(not w2v_np.kernels.numba_available(), reason="Numba is not installed")
+@pytest.mark.parametrize("text", [*TRICKY_TEXTS[:4], "one line without a break", "a\n\n\n\nb\n\n"])
+@pytest.mark.parametrize("threads", [2, 3, 7])
+def test_read_corpus_in_threads_equals_one_thread(tmp_path, monkeypatch, text, threads):
+    """Parts of a piece tokenised in threads at once, cut at line breaks (even where the cuts
+    fall on blank lines, or no break remains), merge into exactly the corpus one thread reads."""
+    monkeypatch.setattr(w2v_np.corpus, "PARALLEL_MIN_CHARS", 1)
+    path = tmp_path / "corpus.txt"
+    path.write_text(text * 5, encoding="utf-8")
+    parts = w2v_np.corpus._tokenized_parts(text * 5, True, threads)
+    assert 1 < len(parts) <= threads if "\n" in (text * 5)[:-1] else len(parts) == 1
+    together = read_corpus(path, use_kernels=True, threads=threads)
+    assert_matches_sentences(together, [line.split() for line in (text * 5).split("\n")])
+    alone = read_corpus(path, use_kernels=True)
+    assert together.types == alone.types
+    for name in ("counts", "type_ids", "offsets"):
+        np.testing.assert_array_equal(getattr(together, name), getattr(alone, name))
+
+
 @pytest.mark.parametrize("use_kernels", TOKENIZERS)
 def test_read_corpus_errors_and_empty(tmp_path, use_kernels):
     """read_corpus gives read_sentences' one-line errors: missing file, token-free file."""

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,12 +61,10 @@ def tokenize(text, use_kernels=False):
     With ``use_kernels`` (Numba installed) the compiled byte tokeniser of
     ``w2v_np.kernels.text`` does the work; the result is identical.
     """
-    if use_kernels and (text.isascii() or not _UNICODE_SPACE.search(text)):
+    if use_kernels and _bytes_tokenisable(text):
         from .kernels.text import tokenize as tokenize_bytes
         raw = text.encode("utf-8")
-        type_ids, offsets, type_start, type_stop, counts = tokenize_bytes(np.frombuffer(raw, dtype=np.uint8))
-        types = [raw[start:stop].decode("utf-8") for start, stop in zip(type_start.tolist(), type_stop.tolist())]
-        return TokenizedCorpus(types, counts, type_ids, offsets)
+        return _from_kernel(raw, tokenize_bytes(np.frombuffer(raw, dtype=np.uint8)))
     table = {}
     intern = table.setdefault
     type_ids, lengths = [], []
@@ -86,18 +85,74 @@ def tokenize(text, use_kernels=False):
 _UNICODE_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
+def _bytes_tokenisable(text):
+    return text.isascii() or not _UNICODE_SPACE.search(text)
+
+
+def _from_kernel(raw, result):
+    """The :class:`TokenizedCorpus` of the UTF-8 bytes ``raw`` from the byte tokeniser's ``result``."""
+    type_ids, offsets, type_start, type_stop, counts = result
+    types = [raw[start:stop].decode("utf-8") for start, stop in zip(type_start.tolist(), type_stop.tolist())]
+    return TokenizedCorpus(types, counts, type_ids, offsets)
+
+
+# A shorter text is tokenised in one thread: starting threads would cost more than they save.
+PARALLEL_MIN_CHARS = 1 << 20
+
+
+def _tokenized_parts(text, use_kernels, threads):
+    """``text`` tokenised as consecutive parts that cut it at line breaks (each cut's break dropped).
+
+    With the kernels, ``threads`` > 1 and a long text of ASCII whitespace, the text is cut
+    into ``threads`` parts of about equal size, tokenised at once, one thread each (the byte
+    tokeniser releases the GIL); otherwise it is one part.  Merged in order, as
+    :func:`read_corpus` merges its pieces, the parts give exactly :func:`tokenize` of the text.
+    Returns a list of :class:`TokenizedCorpus`.
+    """
+    if not (use_kernels and threads > 1 and len(text) >= PARALLEL_MIN_CHARS and _bytes_tokenisable(text)):
+        return [tokenize(text, use_kernels)]
+    from .kernels.text import tokenize as tokenize_bytes
+    raw = text.encode("utf-8")
+    starts = [0]
+    for part in range(1, threads):
+        cut = raw.find(b"\n", max(starts[-1], part * len(raw) // threads))
+        if cut < 0:
+            break
+        starts.append(cut + 1)
+    stops = [start - 1 for start in starts[1:]] + [len(raw)]
+    data = np.frombuffer(raw, dtype=np.uint8)
+    results, failures = [None] * len(starts), []
+
+    def work(part):
+        try:
+            results[part] = tokenize_bytes(data[starts[part]:stops[part]])
+        except BaseException as exc:       # re-raised by the calling thread
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work, args=(part,)) for part in range(1, len(starts))]
+    for worker in workers:
+        worker.start()
+    work(0)
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
+    return [_from_kernel(raw[start:stop], result) for start, stop, result in zip(starts, stops, results)]
+
+
 # Text is read and tokenised in pieces of about this size, so a large corpus is never
 # held in memory as text: only its token ids grow with it.
 CHUNK_BYTES = 16 << 20
 
 
-def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYTES):
+def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYTES, threads=1):
     """Read a text file (see :func:`read_sentences`) and :func:`tokenize` it -> :class:`TokenizedCorpus`.
 
     The file is read in pieces of about ``chunk_bytes`` that end at a line break; each is
     tokenised and its types merged into the corpus's, in first-seen order.  The result is
     the same as tokenising the whole text at once, but memory holds one piece of text at a
-    time besides the int32 token ids.
+    time besides the int32 token ids.  With ``use_kernels``, ``threads`` threads tokenise
+    parts of a piece at once; the result does not depend on their number.
     """
     types = {}
     intern = types.setdefault
@@ -107,8 +162,8 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
     # are never copied or held twice.
     type_ids, size = np.empty(_file_size(path) // 2 + 1, dtype=np.int32), 0
     counts = np.zeros(0, dtype=np.int64)
-    for text in _read_pieces(path, encoding, chunk_bytes):
-        piece = tokenize(text, use_kernels)
+    for piece in (part for text in _read_pieces(path, encoding, chunk_bytes)
+                  for part in _tokenized_parts(text, use_kernels, threads)):
         # len(types) is read before setdefault inserts, so a new type gets the next id.
         to_corpus = np.fromiter((intern(token, len(types)) for token in piece.types), dtype=np.int32,
                                 count=len(piece.types))

@@ -250,7 +250,8 @@ def prepare(plan, rng, probes=None, sentences=None):
     if sentences is not None:
         corpus = tokenize_sentences(sentences)
     else:
-        corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=plan.sampler == "numba")
+        kernels = plan.sampler == "numba"
+        corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=kernels, threads=plan.threads if kernels else 1)
     if plan.vocab_file is None:
         vocab = Vocab.from_counts(corpus.types, corpus.counts, plan.min_count)
     else:
