@@ -89,10 +89,12 @@ def _bytes_tokenisable(text):
     return text.isascii() or not _UNICODE_SPACE.search(text)
 
 
-def _from_kernel(raw, result):
-    """The :class:`TokenizedCorpus` of the UTF-8 bytes ``raw`` from the byte tokeniser's ``result``."""
+def _from_kernel(raw, result, base=0):
+    """The :class:`TokenizedCorpus` from the byte tokeniser's ``result`` for the UTF-8 bytes
+    ``raw[base:]`` (its type offsets count from ``base``)."""
     type_ids, offsets, type_start, type_stop, counts = result
-    types = [raw[start:stop].decode("utf-8") for start, stop in zip(type_start.tolist(), type_stop.tolist())]
+    types = [raw[base + start:base + stop].decode("utf-8")
+             for start, stop in zip(type_start.tolist(), type_stop.tolist())]
     return TokenizedCorpus(types, counts, type_ids, offsets)
 
 
@@ -137,7 +139,7 @@ def _tokenized_parts(text, use_kernels, threads):
         worker.join()
     if failures:
         raise failures[0]
-    return [_from_kernel(raw[start:stop], result) for start, stop, result in zip(starts, stops, results)]
+    return [_from_kernel(raw, result, start) for start, result in zip(starts, results)]
 
 
 # Text is read and tokenised in pieces of about this size, so a large corpus is never
