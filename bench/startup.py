@@ -11,7 +11,10 @@ filled by a warm-up round), ``--repeats`` interleaved rounds, medians:
   :func:`w2v_np.train.prepare` on PTB as a run does it (the rest of the kernels'
   cache loads, then reading, vocabulary, subsampling, windows, noise words), the same
   preparation once more in the same process (no loads left: the work alone), drawing
-  ``loss.png``, writing ``vectors.txt``;
+  ``loss.png``, writing ``vectors.txt``, then the interpreter's exit (from the child's
+  last line to its end, seen by this process), once as a library's process ends
+  (CPython collects every object still tracked, Numba's registries included) and once
+  after ``gc.freeze()``, as the ``w2v-np`` command ends;
 - **prep**: ``prep_seconds`` of a fresh ``w2v-np train --corpus ptb --epochs 1`` (as
   ``metrics.json`` reports it) and that run's end-to-end seconds;
 - **seed**: the chapter's pure-Python pipeline (``seed_pipeline.first_batch``, file to the
@@ -61,7 +64,11 @@ from w2v_np.io import write_word2vec
 write_word2vec(sys.argv[1] + "/vectors.txt", vocab.idx_to_token,
                np.random.default_rng(0).normal(size=(len(vocab), 100)).astype(np.float32))
 marks.append(("write vectors.txt", clock()))
-print(json.dumps({b[0]: b[1] - a[1] for a, b in zip(marks, marks[1:])}))
+figures = {b[0]: b[1] - a[1] for a, b in zip(marks, marks[1:])}
+if sys.argv[2] == "freeze":
+    import gc
+    gc.freeze()
+print(json.dumps(dict(figures, ended=time.time())), flush=True)
 """
 
 SEED = r"""
@@ -75,12 +82,23 @@ print(json.dumps({"seed pipeline, file to first batch": time.perf_counter() - st
 
 
 def child(code, *args):
-    """Run ``code`` in a fresh interpreter (outside the checkout); returns its JSON line and wall seconds."""
+    """Run ``code`` in a fresh interpreter (outside the checkout); returns its JSON line, its wall
+    seconds and the ``time.time()`` at its end."""
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", code, folder, *args], cwd=folder, capture_output=True,
                               text=True, check=True)
-        return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - start
+        return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - start, time.time()
+
+
+def stages():
+    """The stages child's figures, run once as a library's process ends and once as the command's does."""
+    figures, wall, ended = child(STAGES, "collect")
+    figures["interpreter exit, objects collected (a library's process)"] = ended - figures.pop("ended")
+    figures["stages child, end to end"] = wall
+    frozen, _, ended = child(STAGES, "freeze")
+    figures["interpreter exit after gc.freeze() (the w2v-np command)"] = ended - frozen.pop("ended")
+    return figures
 
 
 def fresh_train():
@@ -106,8 +124,7 @@ def main():
     load = os.getloadavg()
     rounds = []
     for number in range(args.repeats + 1):
-        stages, wall = child(STAGES)
-        figures = dict(stages, **{"stages child, end to end": wall})
+        figures = stages()
         figures.update(child(SEED, str(ptb), str(BENCH))[0])
         figures.update(fresh_train())
         if number:

@@ -6,6 +6,7 @@ Bad input ends with one line ``w2v-np: error: ...`` on stderr and exit status 2.
 import argparse
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -360,10 +361,15 @@ def run():
     files by then, so it leaves at once, with 130, once its messages are flushed.
 
     The process is the command's own, so Numba's start-up may skip its BLAS check
-    (:mod:`w2v_np.numba_startup`).
+    (:mod:`w2v_np.numba_startup`), and its end need not collect garbage: at finalisation
+    CPython collects every object still tracked, and Numba's registries (hundreds of
+    thousands of objects) made that collection a noticeable share of a short run's time
+    (``bench/startup.py``, stage ``exit``).  ``gc.freeze`` moves them out of its reach; the
+    files were written and closed by then.
     """
     numba_startup.skip_blas_check()
     status = main()
+    gc.freeze()
     if status == INTERRUPTED:
         sys.stdout.flush()
         sys.stderr.flush()
