@@ -7,7 +7,8 @@ tables into compact buffers (row ``rows[i]`` of a table gets ``grads[i]``, as
 (:mod:`.optimizers`).  It runs three parallel regions per batch, each ending in a barrier:
 one over the examples (scores), one over the touched rows (their gradients), one over the
 rows the update moves; between the first two a short serial pass sorts the batch's
-entries by row.  Each row adds its users in the batch's order, so every element
+entries by row.  It releases the GIL: the run's files are written meanwhile
+(``w2v_np.write_behind``).  Each row adds its users in the batch's order, so every element
 is a sum taken in a fixed order and the result does not depend on the number of threads;
 the split of each region among threads is static.
 
@@ -102,7 +103,7 @@ class BatchWorkspace:
         return self.rows[:nc], self.grads[:nc], self.rows[nc:nc + nx], self.grads[nc:nc + nx]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def batch_step(center_table, context_table, examples, centers, context_offsets, contexts, noise,
                num_noise_words, rule, constants, center_m, center_v, context_m, context_v, dscore, row_start,
                batch_center, entry_word, entry_example, dv, center_copy, losses, num_touched, slot, rows, grads,

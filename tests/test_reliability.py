@@ -160,20 +160,20 @@ def test_a_window_wider_than_any_sentence_trains(corpus, method):
 def test_a_failed_checkpoint_leaves_metrics_that_claim_no_more(corpus, tmp_path, monkeypatch):
     """A full disk while epoch 1's checkpoint is written: metrics.json claims no epoch the
     checkpoint (epoch 0) lacks, and --resume then finishes the run."""
-    real, calls = run_module.save_checkpoint, []
+    real, calls = run_module.write_checkpoint, []
 
-    def full_disk(path, **kwargs):
+    def full_disk(path, arrays):
         calls.append(path)
         if len(calls) == 2:
             raise W2VError(f"cannot write {path}: No space left on device")
-        real(path, **kwargs)
+        real(path, arrays)
 
-    monkeypatch.setattr(run_module, "save_checkpoint", full_disk)
+    monkeypatch.setattr(run_module, "write_checkpoint", full_disk)
     with pytest.raises(W2VError, match="No space left on device"):
         train(small(corpus), out_dir=tmp_path / "run", probes=(), quiet=True)
     assert load_checkpoint(tmp_path / "run" / "checkpoint.npz").epoch == 0
     assert not (tmp_path / "run" / "metrics.json").exists()
-    monkeypatch.setattr(run_module, "save_checkpoint", real)
+    monkeypatch.setattr(run_module, "write_checkpoint", real)
     assert len(resume(tmp_path / "run", probes=(), quiet=True).metrics["epochs"]) == 2
 
 

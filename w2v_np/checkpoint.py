@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import to_host
+from .backend import get_array_module, to_host
 from .errors import W2VError
 from .io import atomic_write
 from .optim import OPTIMIZERS
@@ -65,7 +65,13 @@ class Checkpoint:
 
 
 def save_checkpoint(path, *, meta, tokens, counts, params, optimizer):
-    """Write a checkpoint to ``path`` atomically.
+    """Write a checkpoint to ``path`` atomically: :func:`write_checkpoint` of :func:`checkpoint_arrays`."""
+    write_checkpoint(path, checkpoint_arrays(meta=meta, tokens=tokens, counts=counts, params=params,
+                                             optimizer=optimizer))
+
+
+def checkpoint_arrays(*, meta, tokens, counts, params, optimizer):
+    """The arrays of a checkpoint, copied to the host now: training may go on while they are written.
 
     Args:
         meta: JSON-serialisable dict (config, epoch, metrics, RNG states, ...);
@@ -73,6 +79,8 @@ def save_checkpoint(path, *, meta, tokens, counts, params, optimizer):
         float ``(V, D)`` (NumPy or CuPy); optimizer: one of :mod:`w2v_np.optim` over
         ``params``: its name and scalars go to ``meta["optimizer"]``, its arrays to
         ``state_<array>_<table>``.
+
+    Returns ``{name: NumPy array}``, none of them shared with ``params`` or ``optimizer``.
     """
     state = optimizer.state_dict()
     scalars = {key: list(value) if isinstance(value, tuple) else value
@@ -81,13 +89,23 @@ def save_checkpoint(path, *, meta, tokens, counts, params, optimizer):
     arrays = {"format": np.array(f"{FORMAT} {VERSION}"),
               "meta": np.array(json.dumps(meta)),
               "tokens": np.frombuffer("\n".join(tokens).encode("utf-8"), dtype=np.uint8),
-              "counts": np.asarray(counts, dtype=np.int64)}
+              "counts": np.array(counts, dtype=np.int64)}
     for name in TABLES:
-        arrays[name] = to_host(params[name])
+        arrays[name] = _host_copy(params[name])
         for key in optimizer.ARRAYS:
-            arrays[f"state_{key}_{name}"] = to_host(state[key][name])
+            arrays[f"state_{key}_{name}"] = _host_copy(state[key][name])
+    return arrays
+
+
+def write_checkpoint(path, arrays):
+    """Write :func:`checkpoint_arrays`'s ``arrays`` to ``path`` atomically (``.npz``, fsynced)."""
     with atomic_write(path, "wb") as out:
         np.savez(out, **arrays)
+
+
+def _host_copy(array):
+    """A NumPy copy of ``array`` (NumPy or CuPy) that later changes to ``array`` leave alone."""
+    return np.array(array) if get_array_module(array) is np else to_host(array)
 
 
 def load_checkpoint(path):

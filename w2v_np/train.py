@@ -1,5 +1,6 @@
 """The training job: prepare the data, run the epochs, report honest figures, save results."""
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .backend import get_array_module, get_backend, to_device
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_arrays, load_checkpoint, write_checkpoint
 from .corpus import file_fingerprint, read_corpus, resolve_corpus
 from .errors import W2VError
 from .footprint import check_fits
@@ -29,6 +30,7 @@ from .query import Embeddings
 from .run_lock import LOCK_FILE, run_folder_lock
 from .sentences import is_sentences, tokenize_sentences
 from .vocab import Vocab
+from .write_behind import WriteBehind
 
 # Records go to the application's handlers; a library adds none (Python's logging HOWTO).
 # Unconfigured, INFO is dropped and warnings reach stderr through logging's last resort.
@@ -132,7 +134,11 @@ def train(config: TrainConfig, out_dir: Union[str, os.PathLike, None] = None,
     every epoch, ``metrics.json`` after every epoch, ``loss.png`` after
     the last epoch and after any epoch that ends :data:`PLOT_INTERVAL` seconds or more
     after its last drawing (or the start of training), and ``vectors.txt`` at the end
-    (``vectors.bin``, word2vec binary format, with ``binary``), each atomically.  A run
+    (``vectors.bin``, word2vec binary format, with ``binary``), each atomically.  An epoch's
+    files are written in the background while the next epoch trains (from copies taken at
+    its end, :mod:`w2v_np.write_behind`); the run waits for them before calling callbacks
+    and before it returns or raises, and a write that fails (a full disk) stops the run at
+    the next epoch's end, or at its end, with the files it wrote before.  A run
     that fails before its first checkpoint leaves no folder it created; a later failure
     leaves a checkpoint that :func:`resume` continues.  A folder holding a checkpoint is
     refused: continue that run with :func:`resume` instead of overwriting it.  The run holds
@@ -344,45 +350,56 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
 
     last_plot = time.perf_counter()
 
-    def save_progress():
+    def save_progress(writes):
         nonlocal last_plot
         # The checkpoint goes first: metrics.json never claims an epoch the checkpoint does
         # not hold, even when a write fails (a full disk); a resumed run rewrites it from the
-        # checkpoint.  Drawing loss.png costs a noticeable share of a fast epoch: it is drawn
-        # at most every PLOT_INTERVAL seconds, counted from the start of training, and after
-        # the last epoch, so a short run draws it once.
-        current = metrics()
+        # checkpoint.  The files are written while the next epoch trains, from copies taken
+        # here.  Drawing loss.png costs a noticeable share of a fast epoch: it is drawn at
+        # most every PLOT_INTERVAL seconds, counted from the start of training, and after the
+        # last epoch, so a short run draws it once.
+        current = copy.deepcopy(metrics())
         meta = dict(current, epoch=len(epochs), corpus_path=os.fspath(corpus_path), vectors=VECTORS[binary],
                     corpus_fingerprint=fingerprint,
                     rng={name: rng.bit_generator.state for name, rng in streams.items()})
-        save_checkpoint(out_dir / CHECKPOINT, meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts,
-                        params=model.params, optimizer=optimizer)
-        if epochs:
-            _write_metrics(current, out_dir)
-            if len(epochs) == plan.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL:
-                plot_loss(epochs, out_dir / "loss.png")
-                last_plot = time.perf_counter()
+        arrays = checkpoint_arrays(meta=meta, tokens=vocab.idx_to_token, counts=vocab.counts, params=model.params,
+                                   optimizer=optimizer)
+        draw = bool(epochs) and (len(epochs) == plan.epochs or time.perf_counter() - last_plot >= PLOT_INTERVAL)
+        if draw:
+            last_plot = time.perf_counter()
 
-    if out_dir is not None and checkpoint is None:
-        save_progress()
-    elif out_dir is not None and epochs:
-        _write_metrics(metrics(), out_dir)
-    for epoch in range(len(epochs) + 1, plan.epochs + 1):
-        epoch_start = time.perf_counter()
-        if progress is None:
-            bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}", sys.stderr,
-                           enabled=not quiet and shows_bar(sys.stderr), latch=latch)
-        else:
-            bar = progress(trainer, epoch, latch)
-        done = trainer.run_epoch(streams, bar)
-        seconds = time.perf_counter() - epoch_start
-        epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
-        say(f"epoch {epoch}/{plan.epochs}: loss {done['loss']:.4f}, {seconds:.2f} s, "
-            f"{done['centers'] / seconds:,.0f} centers/s")
-        if out_dir is not None:
-            save_progress()
-        for callback in callbacks:
-            callback(dict(epochs[-1]))
+        def write():
+            write_checkpoint(out_dir / CHECKPOINT, arrays)
+            if current["epochs"]:
+                _write_metrics(current, out_dir)
+            if draw:
+                plot_loss(current["epochs"], out_dir / "loss.png")
+
+        writes.submit(write)
+        if callbacks:           # they are promised the epoch's files
+            writes.wait()
+
+    with WriteBehind() as writes:
+        if out_dir is not None and checkpoint is None:
+            save_progress(writes)
+        elif out_dir is not None and epochs:
+            _write_metrics(metrics(), out_dir)
+        for epoch in range(len(epochs) + 1, plan.epochs + 1):
+            epoch_start = time.perf_counter()
+            if progress is None:
+                bar = Progress(trainer.num_batches, f"epoch {epoch}/{plan.epochs}", sys.stderr,
+                               enabled=not quiet and shows_bar(sys.stderr), latch=latch)
+            else:
+                bar = progress(trainer, epoch, latch)
+            done = trainer.run_epoch(streams, bar)
+            seconds = time.perf_counter() - epoch_start
+            epochs.append(dict(epoch=epoch, **done, seconds=seconds, centers_per_second=done["centers"] / seconds))
+            say(f"epoch {epoch}/{plan.epochs}: loss {done['loss']:.4f}, {seconds:.2f} s, "
+                f"{done['centers'] / seconds:,.0f} centers/s")
+            if out_dir is not None:
+                save_progress(writes)
+            for callback in callbacks:
+                callback(dict(epochs[-1]))
 
     result = TrainResult(vocab, model, optimizer, metrics())
     if out_dir is not None:
