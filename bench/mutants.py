@@ -51,6 +51,7 @@ TESTS = {
     "kernels/minibatch.py": ["tests/test_minibatch_kernels.py"],
     "kernels/optimizers.py": ["tests/test_minibatch_kernels.py"],
     "kernels/text.py": ["tests/test_corpus_vocab.py"],
+    "kernels/vector_text.py": ["tests/test_vector_text.py"],
     "kernels/gpu.py": ["tests/test_gpu_kernels.py"],
     "w2v_np/ops.py": ["tests/test_ops.py", "tests/test_model.py"],
     "w2v_np/sparse_grads.py": ["tests/test_sparse_grads.py", "tests/test_model.py"],
@@ -62,7 +63,7 @@ TESTS = {
     "w2v_np/vocab.py": ["tests/test_corpus_vocab.py"],
     "w2v_np/corpus.py": ["tests/test_corpus_vocab.py"],
     "w2v_np/train.py": CHECKPOINT_TESTS,
-    "w2v_np/checkpoint.py": CHECKPOINT_TESTS,
+    "w2v_np/checkpoint.py": CHECKPOINT_TESTS + ["tests/test_write_behind.py"],
 }
 """The tests that cover each file: pytest paths or node ids, relative to the checkout."""
 
@@ -208,6 +209,15 @@ MUTATIONS = [
     M("text-counts", "kernels/text.py",
       "counts[found] += 1", "counts[found] = 1",
       "byte tokeniser counts each type once", "test_tokenize_matches_line_split"),
+    # ---- kernels/vector_text.py
+    M("vector-text-rounding", "kernels/vector_text.py",
+      "digits = np.rint(a * _POWERS[8 - k])", "digits = np.floor(a * _POWERS[8 - k] + 0.5)",
+      "text rows round ties up instead of to even",
+      "test_vector_text::test_the_kernel_writes_pythons_bytes_for_edge_values"),
+    M("vector-text-trailing-zeros", "kernels/vector_text.py",
+      "while digits % 10 == 0 and last > 0:", "while digits % 100 == 0 and last > 1:",
+      "text rows keep a trailing zero",
+      "test_vector_text::test_the_kernel_writes_pythons_bytes_for_edge_values"),
     # ---- kernels/gpu.py (under the CUDA simulator without a GPU)
     M("gpu-segment-sum", "kernels/gpu.py",
       "total += values[order[k], d]", "total = values[order[k], d]",
@@ -338,10 +348,15 @@ MUTATIONS = [
       "resume state: random streams not restored",
       "test_checkpoint::test_resume_reproduces_the_uninterrupted_run"),
     M("checkpoint-moments", "w2v_np/checkpoint.py",
-      'arrays[f"state_{key}_{name}"] = to_host(state[key][name])',
-      'arrays[f"state_{key}_{name}"] = 0 * to_host(state[key][name])',
+      'arrays[f"state_{key}_{name}"] = _host_copy(state[key][name])',
+      'arrays[f"state_{key}_{name}"] = 0 * _host_copy(state[key][name])',
       "resume state: the optimizer's arrays saved as zeros",
       "test_checkpoint::test_resume_is_exact_for_every_engine_and_optimizer"),
+    M("checkpoint-snapshot", "w2v_np/checkpoint.py",
+      "return np.array(array) if get_array_module(array) is np else to_host(array)",
+      "return np.asarray(array) if get_array_module(array) is np else to_host(array)",
+      "a checkpoint written in the background shares the tables training moves",
+      "test_write_behind::test_a_checkpoints_arrays_are_a_snapshot_of_their_moment"),
 ]
 
 

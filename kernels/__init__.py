@@ -6,6 +6,7 @@ NumPy reference in ``w2v_np`` computes, arranged by concept:
 =================  =====================================================================
 ``rng``            random numbers: SplitMix64 streams and per-chunk seeds
 ``text``           tokenising a corpus's bytes
+``vector_text``    writing vectors as word2vec text rows (``%.9g``)
 ``sampling``       subsampling, context windows, noise words, batch packing
 ``scores``         dot products and the stable BCE of a score, shared by the steps
 ``minibatch``      the d2l method's fused loss-and-gradient step of a batch

@@ -5,7 +5,8 @@ one row per token:
 
 - text: ``token v1 ... vD\\n``, fields separated by whitespace.  word2vec.c leaves a
   trailing space, gensim writes ``repr`` values; both read fine.  We write ``%.9g``: nine
-  significant digits bring every float32 back bit for bit.
+  significant digits bring every float32 back bit for bit.  Large files are formatted by a
+  Numba kernel that writes the same bytes (``w2v_np.kernels.vector_text``).
 - binary (word2vec.c ``-binary 1``): the encoded token, a space, ``D`` little-endian
   float32 values and ``\\n``.  gensim writes no ``\\n``; the reader accepts both.
 
@@ -38,6 +39,7 @@ import glob
 import os
 import re
 import secrets
+import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
@@ -53,6 +55,14 @@ _FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")
 # The file-size check bounds D only when V >= 1; this cap keeps a header such as
 # "0 99999999999999999999" from producing an absurd (0, D) array.
 _MAX_DIMENSION = 2**31 - 1
+
+
+TEXT_BLOCK_BYTES = 1 << 24
+"""At most this many bytes of text rows are formatted at a time by the Numba kernel."""
+TEXT_KERNEL_MIN_VALUES = 100_000
+"""Numbers from which a text file is written by the Numba kernel when Numba is loaded already."""
+TEXT_KERNEL_COLD_MIN_VALUES = 5_000_000
+"""Numbers from which a text file is written by the Numba kernel even when Numba must be loaded for it."""
 
 
 @contextlib.contextmanager
@@ -132,12 +142,57 @@ def write_word2vec(path: Union[str, os.PathLike], tokens: Sequence[str], vectors
         row = int(np.argmin(finite_rows))
         raise W2VError(f"cannot write {path}: the vector of {_shorten(tokens[row])} (row {row + 1}) "
                        f"holds nan, inf or a value beyond float32 range")
-    row_format = " ".join(["%.9g"] * dim)     # one formatting call a row, not one a value
     with atomic_write(path, "wb") as out:
         out.write(f"{count} {dim}\n".encode("ascii"))
+        if binary:
+            for token, vector in zip(encoded_tokens, vectors):
+                out.write(token + b" " + vector.tobytes() + b"\n")
+        else:
+            for chunk in _text_lines(encoded_tokens, vectors):
+                out.write(chunk)
+
+
+def _text_line(token, vector):
+    """One text row: ``token``'s bytes and the float32 values of ``vector`` (``(D,)``) as ``%.9g``."""
+    return token + b" " + (" ".join(["%.9g"] * vector.shape[0]) % tuple(vector.tolist())).encode("ascii") + b"\n"
+
+
+def _text_lines(encoded_tokens, vectors):
+    """The text rows of ``encoded_tokens`` (V bytes) and ``vectors`` (float32 ``(V, D)``, finite), as
+    byte chunks: :func:`_text_line` of each row, or the same bytes from the Numba kernel
+    (``w2v_np.kernels.vector_text``), several rows a chunk, when it is worth its start-up."""
+    if not _text_kernel_pays(vectors.size):
         for token, vector in zip(encoded_tokens, vectors):
-            values = vector.tobytes() if binary else (row_format % tuple(vector.tolist())).encode("ascii")
-            out.write(token + b" " + values + b"\n")
+            yield _text_line(token, vector)
+        return
+    from .kernels.vector_text import MAX_VALUE_BYTES, format_lines
+    vectors = np.ascontiguousarray(vectors)
+    tokens = np.frombuffer(b"".join(encoded_tokens), dtype=np.uint8)
+    token_starts = np.zeros(len(encoded_tokens) + 1, dtype=np.int64)
+    np.cumsum([len(token) for token in encoded_tokens], out=token_starts[1:])
+    line_bytes = int(np.diff(token_starts).max()) + vectors.shape[1] * MAX_VALUE_BYTES + 1
+    rows = max(1, TEXT_BLOCK_BYTES // line_bytes)
+    buffer = np.empty(rows * line_bytes, dtype=np.uint8)
+    line_ends, left_out = np.empty(rows, dtype=np.int64), np.empty(rows, dtype=np.bool_)
+    for first in range(0, vectors.shape[0], rows):
+        stop = min(first + rows, vectors.shape[0])
+        size = format_lines(vectors, first, stop, tokens, token_starts, buffer, line_ends, left_out)
+        done = 0
+        for i in np.flatnonzero(left_out[:stop - first]):
+            yield buffer[done:line_ends[i]].tobytes()
+            yield _text_line(encoded_tokens[first + i], vectors[first + i])
+            done = line_ends[i]
+        yield buffer[done:size].tobytes()
+
+
+def _text_kernel_pays(values):
+    """Whether writing ``values`` numbers with the Numba kernel saves time: with Numba loaded already
+    (a training run), from :data:`TEXT_KERNEL_MIN_VALUES`; otherwise only when the file is
+    large enough to pay for Numba's start-up too."""
+    if values >= TEXT_KERNEL_COLD_MIN_VALUES or ("numba" in sys.modules and values >= TEXT_KERNEL_MIN_VALUES):
+        from .kernels import numba_available
+        return numba_available()
+    return False
 
 
 def read_word2vec(path: Union[str, os.PathLike], binary: Optional[bool] = None,
