@@ -94,9 +94,13 @@ def test_governor_keeps_all_threads_when_they_are_faster_and_explores_ever_less(
     assert governor.mean_threads() > 1.9
 
 
-def test_governor_ignores_differences_within_its_margin():
-    governor, _ = drive({2: 1.0, 1: 0.95}, steps=400, window=4, margin=0.1)
-    assert governor.choice == 2
+def test_governor_ignores_differences_within_its_margin_and_keeps_trying():
+    """Two choices about as fast (as while the CPUs are shared): no switch on a difference
+    within the margin, and no backing off either, so that a window that tells comes soon."""
+    governor, calls = drive({2: 1.0, 1: 0.95}, steps=400, window=4, explore_every=2, margin=0.1)
+    assert governor.choice == 2 and governor.switches == 0
+    assert governor.explore_every == 2
+    assert calls.count(1) == 400 // 4 // 3              # one window in three, all run long
 
 
 def test_governor_follows_a_change_of_load():

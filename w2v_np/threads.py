@@ -117,8 +117,11 @@ class ThreadGovernor:
     compares the window's seconds per unit of work with its running estimate for the
     thread count it used; after ``explore_every`` windows on the current choice it runs one
     window on the other.  When that window is faster by more than ``margin`` the choice
-    switches and the exploration interval returns to its minimum; otherwise the interval
-    doubles, up to ``max_explore_every`` windows, so a clearly worse choice costs little.
+    switches and the exploration interval returns to its minimum; when it is slower by
+    more than ``margin`` the interval doubles, up to ``max_explore_every`` windows, so a
+    clearly worse choice costs little; in between (the two choices about as fast, as
+    they often are while other processes share the CPUs, and one window too noisy to
+    tell) the interval returns to its minimum, so that it tries again soon.
     ``set_threads`` (``numba.set_num_threads``) applies a choice; ``clock`` reads seconds.
     """
 
@@ -174,7 +177,10 @@ class ThreadGovernor:
             self.explore_every = self.min_explore
             self.switches += 1
         else:
-            self.explore_every = min(2 * self.explore_every, self.max_explore)
+            if rate > (1 + self.margin) * self.estimate[self.choice]:
+                self.explore_every = min(2 * self.explore_every, self.max_explore)
+            else:               # too close to call: try again as soon
+                self.explore_every = self.min_explore
             self._use(self.choice)
 
     def _use(self, threads):
