@@ -132,7 +132,7 @@ def kernels(args):
         cupy, lambda: gpu.scatter_add_atomic[scatter_blocks, scatter_threads](grad_view, ids_view, values_view),
         args.kernel_batches), moved)
     rows["scatter_add_sorted (the same)"] = (time_kernel(
-        cupy, lambda: gpu.scatter_add_sorted(step.grads["context"], ids, values), args.kernel_batches), moved)
+        cupy, lambda: gpu.scatter_add_sorted(step.grads["context"], ids, values, cupy), args.kernel_batches), moved)
     table_elements = model.center.size
     blocks, threads = gpu.launch_1d(table_elements)
     opt = Adam(model.params)

@@ -26,8 +26,31 @@ Launch shapes: :func:`skipgram_grads` runs one block per example with at most
 """
 import math
 
+import numba
 import numpy as np
 from numba import cuda
+from numba.cuda import libdevice
+
+if not hasattr(np, "row_stack"):
+    # The numba-cuda package (numba.cuda's home since Numba 0.61) registers an overload
+    # of np.row_stack when it loads its registries, at the first kernel's compilation;
+    # NumPy 2.5 removed that alias of np.vstack, and every kernel then failed to compile
+    # (seen on an H200 machine with NumPy 2.5.2).  Restoring the alias is all it needs.
+    np.row_stack = np.vstack
+
+if numba.config.ENABLE_CUDASIM:
+    @cuda.jit(device=True)
+    def _product(a, b):
+        """``a * b`` (float32), rounded on its own: the simulator runs Python, which never fuses."""
+        return a * b
+else:
+    # NVVM fuses a product with the sum or difference that uses it (a * b + c becomes one
+    # FMA, rounded once) unless told otherwise, and Numba's cuda.jit cannot tell it; NumPy
+    # rounds the product first.  libdevice's mul.rn is never fused: the updates below use
+    # it for every product that meets a sum, so that they give the reference's bits
+    # (seen on an H200: one last bit in a few elements of SGD's step, more in Adam's first
+    # moment where the two terms cancel).
+    _product = libdevice.fmul_rn
 
 # Positions of an example scored at once by a block: its shared buffers' length and the
 # most threads a block of skipgram_grads may have.
@@ -83,8 +106,10 @@ def segment_sum(out, order, starts, sorted_ids, values):
         s, d = index // dim, index % dim
         word = sorted_ids[starts[s]]
         if word >= 0:
-            total = out[word, d] * 0
-            for k in range(starts[s], starts[s + 1]):
+            # Starting from the first value keeps the sum in the values' dtype (a literal
+            # 0 would make it float64 in compiled code, which rounds differently).
+            total = values[order[starts[s]], d]
+            for k in range(starts[s] + 1, starts[s + 1]):
                 total += values[order[k], d]
             out[word, d] += total
 
@@ -225,11 +250,11 @@ def adam_update(param, m, v, grad, touched, stamp, lazy, beta1, beta2, one_minus
             return
         g = grad[r, d]
         grad[r, d] = 0
-        mi = m[r, d] * beta1 + one_minus_beta1 * g
-        vi = v[r, d] * beta2 + one_minus_beta2 * (g * g)
+        mi = _product(m[r, d], beta1) + _product(one_minus_beta1, g)
+        vi = _product(v[r, d], beta2) + _product(one_minus_beta2, _product(g, g))
         m[r, d] = mi
         v[r, d] = vi
-        param[r, d] -= mi / (math.sqrt(vi) + eps_hat) * scale
+        param[r, d] -= _product(mi / (math.sqrt(vi) + eps_hat), scale)
 
 
 @cuda.jit(cache=True)
@@ -241,5 +266,5 @@ def sgd_update(param, grad, touched, stamp, lr):
     if index < param.shape[0] * dim:
         r, d = index // dim, index % dim
         if touched[r] == stamp:
-            param[r, d] -= lr * grad[r, d]
+            param[r, d] -= _product(lr, grad[r, d])
             grad[r, d] = 0

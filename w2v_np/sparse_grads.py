@@ -89,7 +89,8 @@ def _sum_runs(rows_at, first, size, width, dtype, xp):
 
     Returns ``(out, runs)``: float ``(R, width)`` sums and the run index of each row.
     """
-    runs = _stable_argsort_ids(size.max(initial=0) - size)   # longest first
+    longest = size.max() if size.shape[0] else 0              # CuPy's max takes no initial=
+    runs = _stable_argsort_ids(longest - size)                # longest first
     first, size = first[runs], size[runs]
     out = xp.zeros((first.shape[0], width), dtype=dtype)
     # longer[k]: how many runs are longer than k (a prefix, since runs are sorted)
