@@ -152,18 +152,20 @@ def write_word2vec(path: Union[str, os.PathLike], tokens: Sequence[str], vectors
                 out.write(chunk)
 
 
-def _text_line(token, vector):
-    """One text row: ``token``'s bytes and the float32 values of ``vector`` (``(D,)``) as ``%.9g``."""
-    return token + b" " + (" ".join(["%.9g"] * vector.shape[0]) % tuple(vector.tolist())).encode("ascii") + b"\n"
+def _text_line(token, vector, row_format):
+    """One text row: ``token``'s bytes and the float32 values of ``vector`` (``(D,)``) formatted by
+    ``row_format`` (``D`` times ``%.9g``, one formatting call a row, not one a value)."""
+    return token + b" " + (row_format % tuple(vector.tolist())).encode("ascii") + b"\n"
 
 
 def _text_lines(encoded_tokens, vectors):
     """The text rows of ``encoded_tokens`` (V bytes) and ``vectors`` (float32 ``(V, D)``, finite), as
     byte chunks: :func:`_text_line` of each row, or the same bytes from the Numba kernel
     (``w2v_np.kernels.vector_text``), several rows a chunk, when it is worth its start-up."""
+    row_format = " ".join(["%.9g"] * vectors.shape[1])
     if not _text_kernel_pays(vectors.size):
         for token, vector in zip(encoded_tokens, vectors):
-            yield _text_line(token, vector)
+            yield _text_line(token, vector, row_format)
         return
     from .kernels.vector_text import MAX_VALUE_BYTES, format_lines
     vectors = np.ascontiguousarray(vectors)
@@ -180,7 +182,7 @@ def _text_lines(encoded_tokens, vectors):
         done = 0
         for i in np.flatnonzero(left_out[:stop - first]):
             yield buffer[done:line_ends[i]].tobytes()
-            yield _text_line(encoded_tokens[first + i], vectors[first + i])
+            yield _text_line(encoded_tokens[first + i], vectors[first + i], row_format)
             done = line_ends[i]
         yield buffer[done:size].tobytes()
 
