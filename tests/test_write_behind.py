@@ -1,4 +1,5 @@
 """The background writes of a run (w2v_np.write_behind) and the snapshot they write from."""
+import signal
 import threading
 
 import numpy as np
@@ -75,6 +76,37 @@ def test_an_error_of_the_block_wins_and_the_write_in_flight_still_ends():
             writes.submit(slow)
             raise KeyboardInterrupt
     assert done == [True]
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_ctrl_c_at_any_point_of_submitting_waits_for_every_write_handed_over():
+    """Ctrl-C raises in the training thread between any two of its steps, also while it hands
+    a write over (a thread's start once left a write unjoinable: RuntimeError instead of the
+    interrupt).  Interrupts at spread moments of a submitting loop must each end the block with
+    KeyboardInterrupt and no write still running."""
+    running, finished = [], []
+
+    def write():
+        running.append(True)
+        threading.Event().wait(0.0005)
+        finished.append(running.pop())
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        for step in range(40):
+            with pytest.raises(KeyboardInterrupt):
+                signal.setitimer(signal.ITIMER_REAL, 0.001 + 0.00037 * step)
+                with WriteBehind() as writes:
+                    while True:
+                        writes.submit(write)
+            assert running == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(finished) >= 40
 
 
 def test_a_checkpoints_arrays_are_a_snapshot_of_their_moment():
