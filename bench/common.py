@@ -9,19 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from host import cpu_description
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def machine():
     """A short description of where the benchmark ran."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_description(), "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "platform": platform.platform()}
 
 

@@ -25,6 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from host import cpu_description
+
 PACKAGES = ("numpy", "numba", "cupy", "torch", "pytest")
 # pytest's last line, e.g. "31 passed, 2 skipped, 1 warning in 61.20s (0:01:01)"
 COUNT = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed|deselected|warnings?)\b")
@@ -183,12 +185,7 @@ def summary(args):
         failures += [f"bench: {engine} skipped with a GPU present ({why})" for engine, why in bench["skipped"].items()
                      if "cupy" in engine or "cuda" in engine]
     machine = {"gpu": devices[0]["name"] if devices else None, "gpus": devices, "cores": os.cpu_count(),
-               "platform": platform.platform()}
-    try:
-        with open("/proc/cpuinfo") as info:
-            machine["cpu"] = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        machine["cpu"] = platform.processor() or platform.machine()
+               "platform": platform.platform(), "cpu": cpu_description()}
     payload = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "gpu_present": gpu_present,
