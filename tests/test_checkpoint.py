@@ -18,6 +18,7 @@ import pytest
 
 import w2v_np.kernels
 from w2v_np import TrainConfig, W2VError, resume, train
+import w2v_np.cli
 from w2v_np.checkpoint import load_checkpoint
 from w2v_np.io import read_word2vec
 from w2v_np.run_lock import LOCK_FILE
@@ -430,6 +431,28 @@ def test_interrupted_cli_names_the_resume_command(corpus, tmp_path):
     assert done < 200
     finish(cli("train", "--resume", "run", "--epochs", str(done + 1), "--quiet", cwd=tmp_path))
     assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]) == done + 1
+
+
+def test_an_interrupt_inside_a_constructor_ends_in_one_line(monkeypatch, capsys):
+    """Ctrl-C inside a constructor (llvmlite's, while a kernel loads) leaves an object whose
+    finalizer fails once the interrupt's traceback is released: the command reports the
+    interrupt alone, and reports such failures again afterwards."""
+    class HalfBuilt:
+        def __init__(self):
+            raise KeyboardInterrupt
+
+        def __del__(self):
+            self.handle.close()                  # never set: __init__ was interrupted
+
+    def interrupted_command(args):
+        HalfBuilt()
+
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    monkeypatch.setitem(w2v_np.cli.COMMANDS, "train", interrupted_command)
+    assert w2v_np.cli.main(["train"]) == 130
+    assert capsys.readouterr().err == "w2v-np: interrupted\n"
+    assert reported == [] and sys.unraisablehook == reported.append
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

@@ -344,12 +344,22 @@ def main(argv=None):
         print(f"w2v-np: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        folder = getattr(args, "out", None) or getattr(args, "resume", None)
-        resumable = folder is not None and (Path(folder) / CHECKPOINT).exists()
-        hint = f"; continue with: w2v-np train --resume {folder}" if resumable else ""
-        print(f"w2v-np: interrupted{hint}", file=sys.stderr)
-        return INTERRUPTED
-    return 0
+        report_unraisable, sys.unraisablehook = sys.unraisablehook, _ignore_unraisable
+    else:
+        return 0
+    # Leaving the handler released the interrupt's traceback, and with it what the interrupt
+    # left half-built (llvmlite's objects, when a kernel was loading), whose finalizers then
+    # fail: the run is abandoned, so that was not reported.
+    sys.unraisablehook = report_unraisable
+    folder = getattr(args, "out", None) or getattr(args, "resume", None)
+    resumable = folder is not None and (Path(folder) / CHECKPOINT).exists()
+    hint = f"; continue with: w2v-np train --resume {folder}" if resumable else ""
+    print(f"w2v-np: interrupted{hint}", file=sys.stderr)
+    return INTERRUPTED
+
+
+def _ignore_unraisable(unraisable):
+    """A ``sys.unraisablehook`` that reports nothing."""
 
 
 def run():
