@@ -63,7 +63,7 @@ def test_the_numpy_reference_uses_one_thread_and_refuses_more():
 
 def test_every_method_has_a_trainer_and_every_trainer_a_method():
     assert {method for method, _ in TRAINERS} == set(METHOD_DEFAULTS)
-    assert all(engine in ("numpy", "numba", "cuda") for _, engine in TRAINERS)
+    assert all(engine in ("numpy", "numba", "cuda", "dask") for _, engine in TRAINERS)
 
 
 def test_planning_has_no_side_effects():

@@ -357,7 +357,8 @@ D2L_OPTIMIZERS = ("adam", "lazy-adam", "sgd")
 
 
 def resolved_default(field, labels):
-    """What ``field`` defaults to: TrainConfig's default, or the plan's for the labelled method/optimizer."""
+    """What ``field`` defaults to: TrainConfig's default, or the plan's for the labelled method, optimizer
+    or engine (``dask``)."""
     from w2v_np import TrainConfig, make_plan
     if not labels:
         value = getattr(TrainConfig(), field)
@@ -365,8 +366,9 @@ def resolved_default(field, labels):
             return value
         labels = ("d2l",)                       # a field of the default method, resolved by its plan
     label = labels[0]
-    settings = {"method": label} if label in METHODS else {"method": "d2l", "optimizer": label}
-    assert label in METHODS + D2L_OPTIMIZERS, f"unknown label {label!r} in a default cell"
+    settings = ({"method": label} if label in METHODS else {"method": "word2vec", "workers": 1} if label == "dask"
+                else {"method": "d2l", "optimizer": label})
+    assert label in METHODS + D2L_OPTIMIZERS + ("dask",), f"unknown label {label!r} in a default cell"
     if settings["method"] == "word2vec" and importlib.util.find_spec("numba") is None:
         pytest.skip("the word2vec method's plan needs Numba")
     return make_plan(TrainConfig(**settings)).to_dict()[field]

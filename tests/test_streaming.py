@@ -177,3 +177,24 @@ def test_streaming_generator_is_uniform_and_picks_ids_by_weight():
     assert stats.chisquare(observed[1:], size * weights[1:] / weights.sum()).pvalue > 1e-4
     other, _ = draw(7, 4, 1000, noise.keep, noise.alias)
     assert not np.array_equal(other, uniforms[:1000])
+
+
+@pytest.mark.parametrize("how", ["sum", "average"])
+def test_combining_replicas_adds_each_change_once_or_averages_them(how):
+    """The dask engine's combination against its definition: the table before the round plus
+    every worker's change (divided by the replicas for ``average``); one replica is taken as it is."""
+    from w2v_np.word2vec_dask import combine
+    rng = np.random.default_rng(4)
+    table = rng.normal(size=(9, 3)).astype(np.float32)
+    changes = [(np.array(rows), table[rows] + rng.normal(size=(len(rows), 3)).astype(np.float32))
+               for rows in ([0, 2, 5], [2, 3, 5, 8], [5])]
+    expected = table.astype(np.float64)
+    for rows, new in changes:
+        expected[rows] += (new - table[rows]) / (3 if how == "average" else 1)
+    combined = table.copy()
+    combine(combined, changes, how, replicas=3)
+    np.testing.assert_allclose(combined, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(combined[[1, 4, 6, 7]], table[[1, 4, 6, 7]])
+    alone = table.copy()
+    combine(alone, changes[:1], how, replicas=1)
+    np.testing.assert_array_equal(alone[[0, 2, 5]], changes[0][1])

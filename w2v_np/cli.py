@@ -24,6 +24,8 @@ from .optim import OPTIMIZERS
 from .plan import DEFAULT_LR, DTYPES, ENGINES, METHOD_DEFAULTS, METHODS, NOISE_PER, TrainConfig, make_plan
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
+from .streamed_corpus import CHUNK_TOKENS
+from .word2vec_dask import COMBINES, DEFAULT_SYNC_TOKENS
 from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
 from .train import CHECKPOINT, PLOT_INTERVAL, resume, train
 
@@ -73,7 +75,9 @@ def build_parser():
     add("--engine", choices=ENGINES,
         help="how it runs, the same mathematics: numpy = the readable reference (NumPy or CuPy arrays); "
              "numba = fused CPU kernels (the GPU kernels with --backend cupy); cuda = the numba.cuda kernels "
-             "(with --backend cupy); auto = the fastest available for the method" + default("engine"))
+             "(with --backend cupy); dask = --method word2vec's kernel on a Dask cluster (see --workers); "
+             "auto = the fastest available for the method, dask when --workers or --scheduler is given"
+             + default("engine"))
     add("--epochs", type=_positive_int, help="passes over the data" + default("epochs"))
     add("--window", type=_positive_int,
         help="maximum context window; each center draws its size uniformly from 1..WINDOW" + default("window"))
@@ -121,6 +125,19 @@ def build_parser():
         help="threads of the Numba kernels, exactly this many (default: the CPUs this process may use, by "
              "its affinity and cgroup quota; with --method d2l on the numba engine one thread instead "
              "while that is faster, as when other processes share the CPUs)")
+    add("--workers", type=_positive_int,
+        help="--method word2vec on a Dask cluster (the dask engine): start a local cluster of this many "
+             "single-threaded worker processes, each training a replica on its share of the corpus "
+             "(needs pip install 'w2v-np[distributed]')")
+    add("--scheduler", metavar="ADDRESS",
+        help="the dask engine on an existing Dask cluster: its scheduler's address (tcp://host:8786); the "
+             "corpus is cut into one share per worker present when the run connects")
+    add("--sync-tokens", type=_positive_int,
+        help="the dask engine: tokens each worker trains between two combinations of the replicas, rounded "
+             f"up to whole chunks of {CHUNK_TOKENS:,} (default: {DEFAULT_SYNC_TOKENS:,})")
+    add("--combine", choices=COMBINES,
+        help="the dask engine: how the replicas are combined each round: sum = every worker's change is "
+             "added; average = each counts 1/workers (Spark MLlib's averaging) (default: sum)")
     add("--deterministic", action="store_true", default=None,
         help="the same bits on every run: a no-op for the numpy and numba engines of --method d2l (they "
              "already are); gradients summed in sorted order instead of by atomics on the GPU; with "

@@ -102,6 +102,9 @@ class MiniBatchTrainer:
     def num_batches(self):
         return self.examples.num_batches(self.batch_size)
 
+    def close(self):
+        """Nothing to release (a trainer on a cluster releases it here)."""
+
     @property
     def num_centers(self):
         """Centers per epoch."""

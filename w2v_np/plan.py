@@ -6,9 +6,11 @@ Two questions are answered apart (``../shared/GUIDE.md`` §2):
   masked BCE of each example (:mod:`w2v_np.d2l`), or ``word2vec``, word2vec.c's streaming
   per-pair SGD (:mod:`w2v_np.word2vec`);
 - the **engine** (implementation), *how* it runs: ``numpy`` (the readable reference, on
-  NumPy or CuPy arrays), ``numba`` (fused CPU kernels) or ``cuda`` (numba.cuda kernels on
-  CuPy arrays).  Implementations of one method agree to float rounding; ``auto`` picks the
-  fastest one available and never another method.
+  NumPy or CuPy arrays), ``numba`` (fused CPU kernels), ``cuda`` (numba.cuda kernels on
+  CuPy arrays) or ``dask`` (the streaming kernel in the worker processes of a Dask cluster).
+  Implementations of one method agree to float rounding, except where parallel updates race
+  or are combined late (Hogwild threads, Dask replicas: :attr:`Plan.reduction`); ``auto``
+  picks the fastest one on this machine and never another method, nor a cluster.
 
 :func:`make_plan` is the only place that knows which combinations exist (:data:`TRAINERS`,
 keyed by ``(method, engine)``), fills in each method's defaults (:data:`METHOD_DEFAULTS`,
@@ -35,10 +37,11 @@ from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
 from .sentences import describe_corpus, is_sentences
 from .threads import usable_cpus
 from .word2vec import HogwildTrainer
+from .word2vec_dask import COMBINES, DEFAULT_SYNC_TOKENS, DaskTrainer
 
 METHODS = ("d2l", "word2vec")
-ENGINES = ("auto", "numpy", "numba", "cuda")
-"""What users choose; a plan's engine is one of ``numpy``, ``numba``, ``cuda``."""
+ENGINES = ("auto", "numpy", "numba", "cuda", "dask")
+"""What users choose; a plan's engine is one of ``numpy``, ``numba``, ``cuda``, ``dask``."""
 DTYPES = ("float32", "float64")
 NOISE_PER = ("pair", "window")
 """How often the word2vec method draws noise words: per (center, context word) pair as
@@ -49,6 +52,7 @@ TRAINERS = {
     ("d2l", "numba"): NumbaTrainer,
     ("d2l", "cuda"): CudaTrainer,
     ("word2vec", "numba"): HogwildTrainer,
+    ("word2vec", "dask"): DaskTrainer,
 }
 """The trainer class of each (method, engine) that exists; adding a trainer is adding a row."""
 
@@ -68,8 +72,11 @@ METHOD_OPTIMIZERS = {method: tuple(name for m, name in DEFAULT_LR if m == method
 
 _CHOICES = {"method": METHODS, "engine": ENGINES, "backend": BACKENDS, "dtype": DTYPES,
             "subsampling": SUBSAMPLING, "init": INITS, "resample": RESAMPLE, "sampler": SAMPLERS,
-            "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS)}
-_POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads")
+            "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS), "combine": COMBINES}
+_POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads", "workers",
+                  "sync_tokens")
+DASK_SETTINGS = {"sync_tokens": DEFAULT_SYNC_TOKENS, "combine": "sum"}
+"""The settings of the ``dask`` engine and their defaults; ``workers`` and ``scheduler`` say where it runs."""
 MAX_COUNT = 2**31 - 1
 """The largest size a setting may name: the kernels count words, positions and rows in
 int32 and int64, and the run's memory is checked against what the sizes need once the
@@ -99,6 +106,11 @@ class TrainConfig:
     cannot be resumed (the checkpoint does not hold the sentences).
     ``vocab_file`` names a vocabulary file (``word count`` lines, word2vec.c's ``-save-vocab``
     format) to train with instead of counting the corpus (:meth:`~w2v_np.vocab.Vocab.read`).
+
+    ``workers`` (a number of local worker processes) or ``scheduler`` (a Dask scheduler's
+    address) runs the word2vec method on a Dask cluster (the ``dask`` engine,
+    :mod:`w2v_np.word2vec_dask`), whose replicas are combined every ``sync_tokens`` tokens
+    per worker by ``combine`` (``sum`` or ``average``); ``threads`` is then the client's.
     """
     corpus: Union[str, os.PathLike, Iterable[Sequence[str]]] = "ptb"
     method: str = "d2l"
@@ -123,6 +135,10 @@ class TrainConfig:
     sampler: Optional[str] = None
     noise_per: Optional[str] = None
     vocab_file: Union[str, os.PathLike, None] = None
+    workers: Optional[int] = None
+    scheduler: Optional[str] = None
+    sync_tokens: Optional[int] = None
+    combine: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -134,12 +150,15 @@ class Plan:
     ``numba``, the data pipeline that runs (always ``numba`` for ``word2vec``, which draws
     inside its kernel); ``reduction`` says in what order gradients are summed: ``fixed`` (an order set
     by the batch), ``sorted`` or ``atomic`` (the GPU), ``serial`` or ``hogwild`` (one or
-    several threads of the streaming SGD); ``deterministic`` whether the same seed gives
+    several threads of the streaming SGD), ``rounds`` (replicas combined in worker order, the dask
+    engine); ``deterministic`` whether the same seed gives
     the same bits on every run; ``threads`` Numba's threads (1 when no Numba kernel runs),
     and ``adaptive_threads`` whether the trainer may use fewer of them while the CPU is
     shared (the d2l method's ``numba`` engine when ``threads`` was not given: its results do
     not depend on the number of threads).  ``vocab_file``: the vocabulary file, or ``None``
-    when the corpus's counts make the vocabulary.  Settings the method does not use are ``None``.
+    when the corpus's counts make the vocabulary.  ``workers`` (``None`` with ``scheduler``),
+    ``scheduler``, ``sync_tokens`` and ``combine``: where and how the ``dask`` engine runs.
+    Settings the method or the engine does not use are ``None``.
     ``corpus`` is the corpus file's path (or ``"ptb"``), or an in-memory corpus's description.
     """
     method: str
@@ -167,6 +186,10 @@ class Plan:
     seed: int
     dtype: str
     vocab_file: Optional[str]
+    workers: Optional[int]
+    scheduler: Optional[str]
+    sync_tokens: Optional[int]
+    combine: Optional[str]
 
     @property
     def trainer(self):
@@ -222,6 +245,9 @@ def _check_values(config):
         raise W2VError(f"seed must be an integer in 0..2**64-1, got {config.seed!r}")
     if config.lr is not None and not (_is_number(config.lr) and config.lr > 0):
         raise W2VError(f"learning rate must be a positive number, got {config.lr!r}")
+    if config.scheduler is not None and not (isinstance(config.scheduler, str) and config.scheduler.strip()):
+        raise W2VError(f"scheduler must be a Dask scheduler's address such as tcp://host:8786, got "
+                       f"{config.scheduler!r}")
     if not isinstance(config.deterministic, bool):
         raise W2VError(f"deterministic must be True or False, got {config.deterministic!r}")
     for name, choices in _CHOICES.items():
@@ -252,6 +278,20 @@ def _engine(config, backend):
     """The engine that runs ``config.method`` on ``backend`` (``"numpy"`` or ``"cupy"``)."""
     method, engine = config.method, config.engine
     engines = [e for m, e in TRAINERS if m == method]
+    cluster = [_flag(name) for name in ("workers", "scheduler") if getattr(config, name) is not None]
+    if cluster:
+        if engine not in ("auto", "dask"):
+            raise W2VError(f"{cluster[0]} runs on a Dask cluster, with --engine dask, not --engine {engine}")
+        engine = "dask"
+    if len(cluster) == 2:
+        raise W2VError("--workers starts a local cluster and --scheduler uses an existing one: give one of them")
+    for name in DASK_SETTINGS:
+        if engine != "dask" and getattr(config, name) is not None:
+            where = ("give --workers N or --scheduler ADDRESS" if engine == "auto"
+                     else f"--engine {engine} does not use it")
+            raise W2VError(f"{_flag(name)} is a setting of the dask engine; {where}")
+    if engine == "dask" and backend == "cupy":
+        raise W2VError("the dask engine trains on the workers' CPUs: use --backend numpy")
     if backend == "cupy":
         if not {"numpy", "cuda"} & set(engines):
             raise W2VError(f"--method {method} has no engine for --backend cupy (it runs on the CPU); "
@@ -263,8 +303,8 @@ def _engine(config, backend):
     if engine not in engines:
         hint = "; install Numba: pip install 'w2v-np[fast]'" if "numba" in engines and not numba_available() else ""
         raise W2VError(f"--method {method} has no {engine} engine (its engines: {', '.join(engines)}){hint}")
-    if engine == "numba" and not numba_available():
-        raise W2VError("the numba engine needs Numba, which is not installed: pip install 'w2v-np[fast]'"
+    if engine in ("numba", "dask") and not numba_available():
+        raise W2VError(f"the {engine} engine needs Numba, which is not installed: pip install 'w2v-np[fast]'"
                        + (" (or use --engine numpy)" if "numpy" in engines else ""))
     if engine == "cuda":
         if backend != "cupy":
@@ -305,6 +345,8 @@ def _threads(config, uses_numba):
 
 def _reduction(config, engine, threads):
     """``(reduction, deterministic)``: how gradients are summed, and whether bits repeat."""
+    if engine == "dask":
+        return "rounds", True
     if config.method == "word2vec":
         if threads == 1:
             return "serial", True
@@ -339,6 +381,13 @@ def make_plan(config: TrainConfig) -> Plan:
     values["sample"], values["lr"] = float(config.sample), float(values["lr"])
     values["threads"] = _threads(config, _uses_numba(engine, settings["sampler"]))
     values["reduction"], values["deterministic"] = _reduction(config, engine, values["threads"])
+    if engine == "dask":
+        values.update({name: default if getattr(config, name) is None else getattr(config, name)
+                       for name, default in DASK_SETTINGS.items()})
+        if config.scheduler is None and config.workers is None:
+            values["workers"] = usable_cpus()
+        values["workers"] = None if values["workers"] is None else int(values["workers"])
+        values["sync_tokens"] = int(values["sync_tokens"])
     values["adaptive_threads"] = (config.threads is None and (config.method, engine) == ("d2l", "numba")
                                   and values["threads"] > 1)
     return Plan(**values)

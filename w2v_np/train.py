@@ -331,7 +331,6 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
     # len(data), the work of an epoch, is what SGD's schedule counts: examples for the d2l
     # method, corpus tokens for word2vec (as word2vec.c decays its rate).
     optimizer = make_optimizer(plan.optimizer, model.params, plan.lr, plan.epochs * len(data))
-    trainer = plan.trainer(plan, model, optimizer, data)
     streams = {"data": data_rng, "shuffle": shuffle_rng}
     epochs, resumed_at = [], []
     if checkpoint is not None:
@@ -379,7 +378,8 @@ def _run_latched(config, plan, out_dir, probes, quiet, callbacks, checkpoint, la
         if callbacks:           # they are promised the epoch's files
             writes.wait()
 
-    with WriteBehind() as writes:
+    # The trainer may hold a cluster: closed however the run ends.
+    with WriteBehind() as writes, contextlib.closing(plan.trainer(plan, model, optimizer, data)) as trainer:
         if out_dir is not None and checkpoint is None:
             save_progress(writes)
         elif out_dir is not None and epochs:

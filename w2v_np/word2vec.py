@@ -152,6 +152,9 @@ class HogwildTrainer:
     num_centers = None
     """Centers per epoch: they vary, subsampling being drawn anew each epoch."""
 
+    def close(self):
+        """Nothing to release (the ``dask`` engine's trainer releases its cluster here)."""
+
     def run_epoch(self, streams, bar):
         """One pass over the corpus; returns ``{"loss", "pairs", "centers"}``."""
         corpus, model = self.corpus, self.model

@@ -1,0 +1,203 @@
+"""The word2vec method on a Dask cluster (the ``dask`` engine): local clusters of worker processes.
+
+What is pinned: one worker is the single-threaded ``numba`` engine bit for bit, whatever
+``sync_tokens``; a run depends on its seed, its number of shares and ``sync_tokens`` only,
+so it repeats bit for bit, resumes bit for bit, and survives a worker killed mid-run with
+the very same tables, every token of every epoch trained once; two workers learn what one
+learns; unreachable or wrong addresses give one line and exit 2 within 30 s.
+"""
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from w2v_np import TrainConfig, W2VError, resume, train
+from w2v_np.streamed_corpus import CHUNK_TOKENS
+from test_minibatch_kernels import corpus_file, run
+
+pytest.importorskip("numba")
+distributed = pytest.importorskip("distributed")
+
+SENTENCES = 12_000                       # 96,000 tokens: 6 chunks, 3 a share with 2 workers
+TOPIC_WORDS = 6
+
+
+def local_cluster(workers):
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0", silence_logs=logging.ERROR)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A cluster of two single-threaded workers, shared by the tests that do not kill one."""
+    with local_cluster(2) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return corpus_file(tmp_path_factory.mktemp("distributed"), seed=5, sentences=SENTENCES)
+
+
+SETTINGS = dict(min_count=1, dim=16, sample=0.0, seed=0, method="word2vec", lr=0.05, sync_tokens=CHUNK_TOKENS)
+"""As ``test_minibatch_kernels.run`` trains, for --method word2vec."""
+
+
+def word2vec(path, **changes):
+    return run(path, **{**SETTINGS, "batch_size": None, "epochs": 2, **changes})
+
+
+def tables(result):
+    return result.model.center.copy(), result.model.context.copy()
+
+
+def assert_same_bits(a, b):
+    for x, y in zip(tables(a), tables(b)):
+        np.testing.assert_array_equal(x, y)
+
+
+def topic_neighbours(result):
+    """The share of the topics' words whose nearest word (cosine of the center vectors) is of their topic."""
+    tokens = result.vocab.idx_to_token
+    rows = [tokens.index(f"t{t}w{i}") for t in range(10) for i in range(TOPIC_WORDS)]
+    unit = result.model.center[rows] / np.linalg.norm(result.model.center[rows], axis=1, keepdims=True)
+    cosines = unit @ unit.T
+    np.fill_diagonal(cosines, -2)
+    return np.mean(cosines.argmax(axis=1) // TOPIC_WORDS == np.arange(len(rows)) // TOPIC_WORDS)
+
+
+def test_one_worker_is_the_single_threaded_numba_engine_bit_for_bit(corpus):
+    serial = word2vec(corpus, threads=1, sync_tokens=None)
+    one = word2vec(corpus, workers=1)
+    assert one.metrics["plan"]["engine"] == "dask" and one.metrics["plan"]["reduction"] == "rounds"
+    assert_same_bits(serial, one)
+    for a, b in zip(serial.metrics["epochs"], one.metrics["epochs"]):
+        assert (a["loss"], a["pairs"], a["centers"]) == (b["loss"], b["pairs"], b["centers"])
+        assert b["tokens"] == SENTENCES * 8 and b["workers"] == 1 and b["rounds"] == 6
+
+
+def test_two_workers_repeat_bit_for_bit_and_learn_what_one_learns(corpus, scheduler):
+    first, again = (word2vec(corpus, scheduler=scheduler) for _ in range(2))
+    assert_same_bits(first, again)
+    epochs = first.metrics["epochs"]
+    assert [(e["tokens"], e["workers"], e["rounds"]) for e in epochs] == [(SENTENCES * 8, 2, 3)] * 2
+    serial = word2vec(corpus, threads=1, sync_tokens=None)
+    # Same vocabulary; the replicas' loss within 5% of one thread's; every topic word's neighbour in its topic.
+    assert first.vocab.idx_to_token == serial.vocab.idx_to_token
+    assert abs(epochs[-1]["loss"] / serial.metrics["epochs"][-1]["loss"] - 1) < 0.05
+    assert topic_neighbours(serial) == topic_neighbours(first) == 1
+    averaged = word2vec(corpus, scheduler=scheduler, combine="average")
+    assert averaged.metrics["plan"]["combine"] == "average"
+    assert not np.array_equal(averaged.model.center, first.model.center)
+    assert abs(averaged.metrics["epochs"][-1]["loss"] / serial.metrics["epochs"][-1]["loss"] - 1) < 0.05
+    assert topic_neighbours(averaged) == 1
+
+
+def test_sync_tokens_sets_the_rounds(corpus, scheduler):
+    coarse = word2vec(corpus, scheduler=scheduler, sync_tokens=3 * CHUNK_TOKENS, epochs=1)
+    fine = word2vec(corpus, scheduler=scheduler, sync_tokens=CHUNK_TOKENS + 1, epochs=1)
+    assert coarse.metrics["epochs"][0]["rounds"] == 1 and fine.metrics["epochs"][0]["rounds"] == 2
+    assert not np.array_equal(coarse.model.center, fine.model.center)
+
+
+def test_a_run_stopped_after_an_epoch_resumes_bit_for_bit(corpus, scheduler, tmp_path):
+    straight = word2vec(corpus, scheduler=scheduler, epochs=3)
+
+    def stop_after_epoch_1(epoch):                      # its checkpoint is written
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(**dict(SETTINGS, corpus=str(corpus), epochs=3, scheduler=scheduler)),
+              out_dir=tmp_path / "run", probes=(), quiet=True, callbacks=[stop_after_epoch_1])
+    resumed = resume(tmp_path / "run", probes=(), quiet=True)
+    assert resumed.metrics["resumed_at"] == [1]
+    assert_same_bits(straight, resumed)
+
+
+def test_a_worker_killed_mid_run_changes_nothing(corpus, scheduler):
+    undisturbed = word2vec(corpus, scheduler=scheduler, epochs=3)
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
+        victim = sorted(client.run(os.getpid).values())[0]
+        killed = threading.Event()
+
+        def kill_after_the_first_epoch(epoch):
+            if epoch["epoch"] == 1:
+                # Mid-round: the next epoch's first tasks are being sent when it dies.
+                threading.Timer(0.05, lambda: (os.kill(victim, signal.SIGKILL), killed.set())).start()
+
+        survived = train(TrainConfig(**dict(SETTINGS, corpus=str(corpus), epochs=3,
+                                            scheduler=cluster.scheduler_address)),
+                         probes=(), quiet=True, callbacks=[kill_after_the_first_epoch])
+        assert killed.wait(10)
+        assert victim not in client.run(os.getpid).values()
+    assert_same_bits(undisturbed, survived)
+    assert [e["tokens"] for e in survived.metrics["epochs"]] == [SENTENCES * 8] * 3
+
+
+def losing_rounds(monkeypatch, losses):
+    """Make the first ``losses`` gathers fail as when the only copy of sent data dies with its worker."""
+    gather = distributed.Client.gather
+    calls = []
+
+    def lossy_gather(client, futures, *args, **kwargs):
+        calls.append(len(futures))
+        if len(calls) <= losses:
+            client.cancel(futures)
+            raise distributed.client.FutureCancelledError("train_round", "lost dependencies")
+        return gather(client, futures, *args, **kwargs)
+
+    monkeypatch.setattr(distributed.Client, "gather", lossy_gather)
+    return calls
+
+
+def test_a_round_whose_data_was_lost_is_sent_again_with_the_same_result(corpus, scheduler, monkeypatch):
+    undisturbed = word2vec(corpus, scheduler=scheduler)
+    calls = losing_rounds(monkeypatch, losses=2)
+    again = word2vec(corpus, scheduler=scheduler)
+    assert len(calls) == 2 + 2 * 3                          # two lost tries, then 3 rounds an epoch
+    assert_same_bits(undisturbed, again)
+
+
+def test_a_round_lost_again_and_again_ends_the_run_in_one_line(corpus, scheduler, monkeypatch):
+    losing_rounds(monkeypatch, losses=10)
+    with pytest.raises(W2VError, match="the cluster lost the data of round 1 of this epoch 3 times"):
+        word2vec(corpus, scheduler=scheduler)
+
+
+def test_settings_of_the_dask_engine_are_refused_elsewhere(corpus):
+    with pytest.raises(W2VError, match="--sync-tokens is a setting of the dask engine; give --workers N"):
+        word2vec(corpus)
+    with pytest.raises(W2VError, match="--workers runs on a Dask cluster, with --engine dask, not --engine numba"):
+        word2vec(corpus, engine="numba", workers=2, sync_tokens=None)
+    with pytest.raises(W2VError, match="give one of them"):
+        word2vec(corpus, workers=2, scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(W2VError, match="--method d2l has no dask engine"):
+        run(corpus, workers=2)
+
+
+@pytest.mark.parametrize("address, message", [
+    ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"),
+    ("no-port-here", "cannot reach the Dask scheduler at 'no-port-here': missing port number"),
+])
+def test_a_scheduler_that_does_not_answer_is_one_line_and_exit_2_within_30_s(corpus, address, message, tmp_path):
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "w2v_np", "train", "--corpus", str(corpus), "--method", "word2vec",
+                           "--min-count", "1", "--epochs", "1", "--quiet", "--scheduler", address,
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - start < 30
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("w2v-np: error: " + message)
+    assert not list(tmp_path.glob("run/*.npz")) and not list(tmp_path.glob("run/vectors.*"))
+
+
+def test_without_dask_the_run_names_the_extra(corpus, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(W2VError, match=r"need Dask: pip install 'w2v-np\[distributed\]'"):
+        word2vec(corpus, workers=2, sync_tokens=None)
