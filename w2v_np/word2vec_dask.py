@@ -32,7 +32,8 @@ from .streamed_corpus import CHUNK_TOKENS
 from .word2vec import HogwildTrainer
 
 COMBINES = ("sum", "average")
-DEFAULT_SYNC_TOKENS = 1 << 17
+DEFAULT_SYNC_TOKENS = 1 << 20
+"""Chosen on measurement (docs/distributed.md): on a large corpus, smaller rounds cost more than they train."""
 MAX_ATTEMPTS = 3
 """Times a round is sent again after the cluster lost data it needed, before the run gives up."""
 
