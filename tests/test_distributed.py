@@ -189,7 +189,8 @@ def test_a_scheduler_that_does_not_answer_is_one_line_and_exit_2_within_30_s(cor
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "w2v_np", "train", "--corpus", str(corpus), "--method", "word2vec",
                            "--min-count", "1", "--epochs", "1", "--quiet", "--scheduler", address,
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+                           "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)  # the installed package
     assert time.monotonic() - start < 30
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
