@@ -10,7 +10,7 @@ import logging
 from .errors import W2VError
 
 CONNECT_SECONDS = 10
-"""How long to wait for a scheduler, or for a first worker, before giving up."""
+"""How long to wait for a scheduler, or for its workers, before giving up."""
 
 
 def _distributed():
