@@ -182,7 +182,8 @@ def test_streaming_generator_is_uniform_and_picks_ids_by_weight():
 @pytest.mark.parametrize("how", ["sum", "average"])
 def test_combining_replicas_adds_each_change_once_or_averages_them(how):
     """The dask engine's combination against its definition: the table before the round plus
-    every worker's change (divided by the replicas for ``average``); one replica is taken as it is."""
+    every worker's change (divided by the replicas for ``average``); one replica is taken as it is;
+    a change is some rows or the whole table."""
     from w2v_np.word2vec_dask import combine
     rng = np.random.default_rng(4)
     table = rng.normal(size=(9, 3)).astype(np.float32)
@@ -198,3 +199,9 @@ def test_combining_replicas_adds_each_change_once_or_averages_them(how):
     alone = table.copy()
     combine(alone, changes[:1], how, replicas=1)
     np.testing.assert_array_equal(alone[[0, 2, 5]], changes[0][1])
+    # Whole tables (rows None), as the context table travels.
+    wholes = [table + rng.normal(size=table.shape).astype(np.float32) for _ in range(2)]
+    expected = table + sum(new - table for new in wholes) / (2 if how == "average" else 1)
+    combined = table.copy()
+    combine(combined, [(None, new) for new in wholes], how, replicas=2)
+    np.testing.assert_allclose(combined, expected, rtol=1e-6, atol=1e-6)

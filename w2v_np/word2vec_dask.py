@@ -3,26 +3,33 @@
 The corpus's chunks (:class:`~w2v_np.streamed_corpus.StreamedCorpus`, each seeded on its
 own) are cut into one contiguous share per worker.  A *round*: each worker runs the
 streaming kernel on the next ``sync_tokens`` of its share (rounded up to whole chunks), on
-one thread, from the current tables; it returns the rows that moved; the client combines
-them, in worker order, into the tables of the next round and sends every worker the rows
-that changed.  Workers keep their replica between rounds (:class:`Replica`): the whole
-tables go out at an epoch's start, and again only when the updates sent since outweigh them.
-Combining:
+one thread, from the combined tables; its result is the center rows of its tokens (the
+only ones it can move) and the whole context table (noise words touch nearly every row).
+The next round's tasks take every share's result as input: Dask carries each result from
+worker to worker, and every worker folds them, in share order, into its own copy of the
+combined tables (:func:`combine`), so all replicas hold the same bits and the client stays
+out of the data's way.  Combining:
 
 - ``sum``: every replica's change is added (as Hogwild threads add theirs, but seen by the
   others one round late);
 - ``average``: the replicas are averaged, so each change counts ``1/N`` (Spark MLlib's
   Word2Vec, once per round instead of once per iteration).
 
+Rounds go in *segments* of :data:`SEGMENT_ROUNDS`: the client sends the tables at a
+segment's start and takes the combined tables back at its end.  A segment is a pure
+function of its first tables and the chunks, so when a worker dies with results that are
+needed (or a round reaches a worker that cannot start it, :class:`StaleReplica`), the
+client runs the segment again from its first tables, and the result neither changes nor
+counts twice: for a seed, a number of shares and ``sync_tokens``, the tables are the same
+bits whatever the workers' speeds or failures.
+
 The learning rate follows the tokens trained by all workers together: worker ``w``'s token
 ``p`` tokens into its round trains at the rate word2vec.c gives global progress
-``(done before the round + N * p) / total``.  A worker's round is a pure function of the
-tables and the chunks (its replica is brought to the same bits whatever it did before), so
-Dask may run it again elsewhere when its worker dies, and the result neither changes nor
-counts twice: for a seed, a number of shares and ``sync_tokens``, the
-tables are the same bits whatever the workers' speeds or failures.  With one worker and
-any ``sync_tokens`` it is the single-threaded ``numba`` engine, bit for bit.
+``(done before the round + N * p) / total``.  With one worker and any ``sync_tokens`` it
+is the single-threaded ``numba`` engine, bit for bit.
 """
+import threading
+
 import numpy as np
 
 from .cluster import Cluster
@@ -34,91 +41,123 @@ from .word2vec import HogwildTrainer
 COMBINES = ("sum", "average")
 DEFAULT_SYNC_TOKENS = 1 << 20
 """Chosen on measurement (docs/distributed.md): on a large corpus, smaller rounds cost more than they train."""
+SEGMENT_ROUNDS = 16
+"""Rounds between two copies of the combined tables on the client: what a lost worker costs to train again."""
 MAX_ATTEMPTS = 3
-"""Times a round is sent again after the cluster lost data it needed, before the run gives up."""
+"""Times a segment is run again after the cluster lost data it needed, before the run gives up."""
+
+
+class StaleReplica(Exception):
+    """A round reached a worker whose replica is not at the round's start (the worker is new, or
+    lost the results it needed): the client runs the segment again."""
 
 
 class Replica:
-    """A worker's copy of the tables: ``snapshot``'s tables with its first ``version`` updates applied.
+    """A worker's combined tables ``base`` after round ``round`` of segment ``key`` (-1: the segment's first tables)."""
 
-    ``undo`` holds the rows the worker's last round moved and their values before it (its
-    own training is not part of any version): they are put back before the replica is
-    brought forward, so a round run again, here or elsewhere, starts from the same bits.
-    """
-
-    def __init__(self, snapshot_key, tables):
-        self.snapshot_key, self.version, self.undo = snapshot_key, 0, None
-        self.tables = [table.copy() for table in tables]
+    def __init__(self, key, tables):
+        self.key, self.round = key, -1
+        self.base = [table.copy() for table in tables]
 
 
 _replica = None
 """The replica of the run this worker process serves (one at a time)."""
+_replica_lock = threading.Lock()
+"""One round at a time per worker process, however many threads it has."""
 
 
-def train_round(static, snapshot_key, snapshot, updates, first, last, shared_noise, max_window, num_noise_words,
-                lr, min_lr_fraction, done_before, total_work, seed):
-    """One worker's round (runs on the worker): chunks ``first..last-1`` on one thread.
+def _replica_before(key, snapshot, previous, r, how, replicas):
+    """This worker's :class:`Replica` brought to the start of round ``r`` of segment ``key``.
+
+    Round 0 starts from ``snapshot``; round ``r`` from the replica after round ``r - 2``
+    and ``previous``, every share's result of round ``r - 1`` in share order, combined by
+    :func:`combine` (or already combined, when the worker ran another share of round ``r``).
+    Raises :class:`StaleReplica` when the replica is at neither.
+    """
+    global _replica
+    if r == 0:
+        if _replica is None or _replica.key != key or _replica.round != -1:
+            _replica = Replica(key, snapshot)
+        return _replica
+    if _replica is None or _replica.key != key or _replica.round not in (r - 2, r - 1):
+        raise StaleReplica(f"this worker cannot start round {r} of segment {key}")
+    if _replica.round == r - 2:
+        center, context = _replica.base
+        combine(center, [result[:2] for result in previous], how, replicas)
+        combine(context, [(None, result[2]) for result in previous], how, replicas)
+        _replica.round = r - 1
+    return _replica
+
+
+def train_round(static, key, snapshot, previous, r, how, replicas, first, last, shared_noise, max_window,
+                num_noise_words, lr, min_lr_fraction, done_before, total_work, seed):
+    """One worker's share of round ``r`` of a segment (runs on the worker): chunks ``first..last-1`` on one thread.
 
     ``static``: the corpus arrays of :class:`~w2v_np.streamed_corpus.StreamedCorpus` and its
-    noise table (dict); ``snapshot``: the tables ``(center, context)`` float ``(V, D)`` sent
-    at ``snapshot_key`` (not modified); ``updates``: the combined rows of every round since,
-    each ``(center rows, values, context rows, values)``.  The round trains this worker's
-    :class:`Replica`, brought to the snapshot plus all the updates.  Returns ``(center rows
-    int64 (R,), their new values (R, D), context rows (S,), their new values (S, D),
-    loss_sums float64 (n,), center_counts int64 (n,), pair_counts int64 (n,))`` for the
-    ``n = last - first`` chunks.
+    noise table (dict); ``snapshot``: the tables ``(center, context)`` float ``(V, D)`` at
+    the segment's start (round 0 only, else None); ``previous``: every share's result of
+    round ``r - 1`` (None in round 0).  Trains a copy of the combined tables
+    (:func:`_replica_before`).  Returns ``(center rows int64 (R,), their new values (R, D),
+    the new context table (V, D), loss_sums float64 (n,), center_counts int64 (n,),
+    pair_counts int64 (n,))`` for the ``n = last - first`` chunks; the center rows are
+    those of the chunks' tokens, the only center rows the kernel can move.
     """
     import numba
 
     from .kernels import streaming
-    global _replica
-    if _replica is None or _replica.snapshot_key != snapshot_key or _replica.version > len(updates):
-        _replica = Replica(snapshot_key, snapshot)
-    tables = _replica.tables
-    if _replica.undo is not None:
-        for table, (rows, values) in zip(tables, _replica.undo):
-            table[rows] = values
-        _replica.undo = None
-    for center_rows, center_values, context_rows, context_values in updates[_replica.version:]:
-        tables[0][center_rows] = center_values
-        tables[1][context_rows] = context_values
-    _replica.version = len(updates)
-    before = [table.copy() for table in tables]
-    numba.set_num_threads(1)
-    count = last - first
-    loss_sums = np.zeros(count)
-    center_counts = np.zeros(count, dtype=np.int64)
-    pair_counts = np.zeros(count, dtype=np.int64)
-    streaming.sgd_hogwild(static["ids"], static["piece_offsets"], static["chunk_pieces"], static["keep_probability"],
-                          static["keep"], static["alias"], tables[0], tables[1], max_window, num_noise_words,
-                          shared_noise, lr, min_lr_fraction, done_before, total_work, seed, first, loss_sums,
-                          center_counts, pair_counts)
-    moved = [np.flatnonzero((table != old).any(axis=1)) for table, old in zip(tables, before)]
-    _replica.undo = [(rows, old[rows]) for rows, old in zip(moved, before)]
-    return (moved[0], tables[0][moved[0]], moved[1], tables[1][moved[1]], loss_sums, center_counts, pair_counts)
+    with _replica_lock:
+        center, context = (table.copy() for table in _replica_before(key, snapshot, previous, r, how,
+                                                                     replicas).base)
+        numba.set_num_threads(1)
+        count = last - first
+        loss_sums = np.zeros(count)
+        center_counts = np.zeros(count, dtype=np.int64)
+        pair_counts = np.zeros(count, dtype=np.int64)
+        streaming.sgd_hogwild(static["ids"], static["piece_offsets"], static["chunk_pieces"],
+                              static["keep_probability"], static["keep"], static["alias"], center, context,
+                              max_window, num_noise_words, shared_noise, lr, min_lr_fraction, done_before,
+                              total_work, seed, first, loss_sums, center_counts, pair_counts)
+    start, stop = static["piece_offsets"][static["chunk_pieces"][[first, last]]]
+    present = np.zeros(center.shape[0], dtype=bool)
+    present[static["ids"][start:stop]] = True
+    rows = np.flatnonzero(present)
+    return rows, center[rows], context, loss_sums, center_counts, pair_counts
+
+
+def round_metrics(result):
+    """What the client reads of a :func:`train_round` result: its three count arrays and its size in bytes."""
+    return result[3:] + (sum(part.nbytes for part in result[:3]),)
+
+
+def segment_tables(key, previous, rounds, how, replicas):
+    """The combined tables ``[center, context]`` after a segment's ``rounds`` rounds (runs on a worker)."""
+    with _replica_lock:
+        return _replica_before(key, None, previous, rounds, how, replicas).base
 
 
 def combine(table, changes, how, replicas):
     """Fold the workers' ``changes`` (a list, in worker order, of ``(rows, new rows)``) into ``table`` in place.
 
+    ``rows``: int64 ``(R,)`` with ``new rows`` float ``(R, D)``, or None for the whole table.
     ``sum``: the first worker's rows are taken as they are and every other worker's change
     (its rows minus the table's before the round) is added; ``average``: each change is
     added divided by ``replicas``, the number of replicas (a share whose chunks are all
     trained counts as a replica that did not move).  Rows no worker moved stay as they are.
     """
-    before = [table[rows] for rows, _ in changes]
+    before = table.copy()
     scale = table.dtype.type(1 / replicas)
-    for w, ((rows, new), old) in enumerate(zip(changes, before)):
+    for w, (rows, new) in enumerate(changes):
+        index = slice(None) if rows is None else rows
         if replicas == 1 or how == "sum" and w == 0:
-            table[rows] = new
+            table[index] = new
         elif how == "sum":
-            table[rows] += new - old
+            table[index] += new - before[index]
         else:
-            table[rows] += (new - old) * scale
+            table[index] += (new - before[index]) * scale
 
 
 class DaskTrainer(HogwildTrainer):
-    """The word2vec method's ``dask`` engine: :func:`train_round` on every worker, :func:`combine` on the client.
+    """The word2vec method's ``dask`` engine: rounds of :func:`train_round`, combined on the workers.
 
     Holds the :class:`~w2v_np.cluster.Cluster` from construction until :meth:`close`; the
     corpus arrays go to every worker once.
@@ -131,78 +170,91 @@ class DaskTrainer(HogwildTrainer):
         self.cluster = Cluster(plan.workers, plan.scheduler)
         self.num_shares = min(self.cluster.num_workers, corpus.num_chunks)
         bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
-        self.share_first, self.share_end = bounds[:-1], bounds[1:]
-        self.chunks_per_round = -(-plan.sync_tokens // CHUNK_TOKENS)
-        self.chunk_start = corpus.piece_offsets[corpus.chunk_pieces]   # first token of each chunk, and the end
+        chunks_per_round = -(-plan.sync_tokens // CHUNK_TOKENS)
+        chunk_start = corpus.piece_offsets[corpus.chunk_pieces]   # first token of each chunk, and the end
+        # rounds[i]: each share's chunks (first, last) in round i; before[i]: the tokens of rounds 0..i-1.
+        self.rounds = []
+        for cursor in range(0, int((bounds[1:] - bounds[:-1]).max()), chunks_per_round):
+            self.rounds.append([(int(first + cursor), int(min(first + cursor + chunks_per_round, end)))
+                                for first, end in zip(bounds[:-1], bounds[1:]) if first + cursor < end])
+        tokens = [sum(int(chunk_start[last] - chunk_start[first]) for first, last in work) for work in self.rounds]
+        self.before = np.concatenate([[0], np.cumsum(tokens)]).astype(np.int64)
+        self.chunk_start = chunk_start
         self.static = None
 
     @property
     def num_batches(self):
         """Rounds per epoch (the progress bar's steps)."""
-        return int(-(-(self.share_end - self.share_first).max() // self.chunks_per_round))
+        return len(self.rounds)
 
     def run_epoch(self, streams, bar):
         """One pass over the corpus in rounds; returns ``{"loss", "pairs", "centers", "tokens", "workers",
-        "rounds", "sent_mb"}`` (``tokens``: the corpus tokens the combined replicas trained on;
-        ``sent_mb``: the tables and updates the client sent, per worker)."""
-        corpus, model, client = self.corpus, self.model, self.cluster.client
-        seed = kernel_seed(streams["data"])
-        lr, min_lr_fraction, done, total_work = self.optimizer.streaming_schedule(len(corpus))
-        shares = self.num_shares
-        loss_sums = np.zeros(corpus.num_chunks)
-        centers = np.zeros(corpus.num_chunks, dtype=np.int64)
-        pairs = np.zeros(corpus.num_chunks, dtype=np.int64)
-        cursor = self.share_first.copy()
-        tokens, sent = 0, 0
-        snapshot = updates = None
-        update_bytes = 0
-        for step in range(1, self.num_batches + 1):
-            work = [(int(first), int(min(first + self.chunks_per_round, end)))
-                    for first, end in zip(cursor, self.share_end) if first < end]
+        "rounds", "received_mb"}`` (``tokens``: the corpus tokens the combined replicas trained on;
+        ``received_mb``: what reached each worker, on average: tables at each segment's start and the
+        other shares' results of every round)."""
+        corpus = self.corpus
+        schedule = (kernel_seed(streams["data"]),) + self.optimizer.streaming_schedule(len(corpus))
+        counts = [np.zeros(corpus.num_chunks), np.zeros(corpus.num_chunks, dtype=np.int64),
+                  np.zeros(corpus.num_chunks, dtype=np.int64)]
+        received = 0
+        for first in range(0, len(self.rounds), SEGMENT_ROUNDS):
+            rounds = range(first, min(first + SEGMENT_ROUNDS, len(self.rounds)))
             for _ in range(MAX_ATTEMPTS):
-                if snapshot is None:
-                    snapshot = client.scatter([(model.center, model.context)], broadcast=True, hash=False)[0]
-                    updates, update_bytes = [], 0
-                    sent += model.center.nbytes + model.context.nbytes
-                if self.static is None:
-                    self.static = client.scatter([self._static_arrays()], broadcast=True, hash=False)[0]
-                futures = [client.submit(train_round, self.static, snapshot.key, snapshot, updates, first, last,
-                                         self.shared_noise, corpus.max_window, corpus.num_noise_words, lr,
-                                         min_lr_fraction, (done + tokens) // shares - int(self.chunk_start[first]),
-                                         total_work // shares, seed, pure=False)
-                           for first, last in work]
                 try:
-                    results = client.gather(futures)
+                    received += self._segment(rounds, schedule, counts, bar)
                     break
-                except self.cluster.lost_data:
-                    # The only copy of sent data died with its worker: send it again, run the round again.
-                    snapshot = self.static = None
+                except (self.cluster.lost_data, StaleReplica):
+                    # A worker died with results or sent data only it held: run the segment again.
+                    self.static = None
             else:
-                raise W2VError(f"the cluster lost the data of round {step} of this epoch {MAX_ATTEMPTS} times "
-                               f"(workers dying?); resume the run from its last checkpoint with --resume")
-            combine(model.center, [result[:2] for result in results], self.how, shares)
-            combine(model.context, [result[2:4] for result in results], self.how, shares)
-            for (first, last), result in zip(work, results):
-                loss_sums[first:last], centers[first:last], pairs[first:last] = result[4:]
-                tokens += int(self.chunk_start[last] - self.chunk_start[first])
-            cursor = np.minimum(cursor + self.chunks_per_round, self.share_end)
-            center_rows = np.unique(np.concatenate([result[0] for result in results]))
-            context_rows = np.unique(np.concatenate([result[2] for result in results]))
-            update = (center_rows, model.center[center_rows], context_rows, model.context[context_rows])
-            size = update[1].nbytes + update[3].nbytes
-            # Updates accumulate until they outweigh the tables: then the tables go out afresh.
-            if update_bytes + size > model.center.nbytes + model.context.nbytes:
-                snapshot = None
-            elif step < self.num_batches:
-                updates.append(client.scatter([update], broadcast=True, hash=False)[0])
-                update_bytes += size
-                sent += size
-            if bar.wants(step):
-                bar.update(step, loss_sums.sum() / max(centers.sum(), 1))
+                raise W2VError(f"the cluster lost data of rounds {rounds.start + 1}-{rounds.stop} of this epoch "
+                               f"{MAX_ATTEMPTS} times (workers dying?); resume the run from its last checkpoint "
+                               f"with --resume")
         bar.close()
+        loss_sums, centers, pairs = counts
         return {"loss": float(loss_sums.sum() / max(centers.sum(), 1)), "pairs": int(pairs.sum()),
-                "centers": int(centers.sum()), "tokens": tokens, "workers": shares, "rounds": self.num_batches,
-                "sent_mb": sent / 2**20}
+                "centers": int(centers.sum()), "tokens": int(self.before[-1]), "workers": self.num_shares,
+                "rounds": len(self.rounds), "received_mb": received / self.num_shares / 2**20}
+
+    def _segment(self, rounds, schedule, counts, bar):
+        """Rounds ``rounds`` from the model's tables, which then hold their combination; fills ``counts``
+        (loss sums, centers, pairs per chunk) and returns the bytes the workers received."""
+        seed, lr, min_lr_fraction, done, total_work = schedule
+        corpus, model, client, shares = self.corpus, self.model, self.cluster.client, self.num_shares
+        workers = sorted(client.scheduler_info()["workers"])
+        if self.static is None:
+            self.static = client.scatter([self._static_arrays()], broadcast=True, hash=False)[0]
+        snapshot = client.scatter([(model.center, model.context)], broadcast=True, hash=False)[0]
+        received = shares * (model.center.nbytes + model.context.nbytes)
+        previous = pending = None
+        for r, step in enumerate(rounds):
+            futures = [client.submit(train_round, self.static, snapshot.key, snapshot if r == 0 else None, previous,
+                                     r, self.how, shares, first, last, self.shared_noise, corpus.max_window,
+                                     corpus.num_noise_words, lr, min_lr_fraction,
+                                     (done + int(self.before[step])) // shares - int(self.chunk_start[first]),
+                                     total_work // shares, seed, workers=[workers[s % len(workers)]],
+                                     allow_other_workers=True, pure=False)
+                       for s, (first, last) in enumerate(self.rounds[step])]
+            metrics = [client.submit(round_metrics, future, pure=False) for future in futures]
+            if pending is not None:
+                received += self._record(*pending, counts, bar)
+            pending, previous = (step, metrics), futures
+        tables = client.submit(segment_tables, snapshot.key, previous, len(rounds), self.how, shares,
+                               workers=[workers[0]], allow_other_workers=True, pure=False)
+        received += self._record(*pending, counts, bar)
+        model.center[:], model.context[:] = client.gather(tables)
+        return received
+
+    def _record(self, step, metrics, counts, bar):
+        """Round ``step``'s counts into ``counts`` (waits for them); returns the bytes its results
+        sent to the other shares' workers."""
+        results = self.cluster.client.gather(metrics)
+        for (first, last), result in zip(self.rounds[step], results):
+            for total, part in zip(counts, result[:3]):
+                total[first:last] = part
+        if bar.wants(step + 1):
+            bar.update(step + 1, counts[0].sum() / max(counts[1].sum(), 1))
+        return (len(results) - 1) * sum(result[3] for result in results)
 
     def _static_arrays(self):
         """What every round reads of the corpus: its arrays and the noise table."""
