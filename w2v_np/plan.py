@@ -290,6 +290,9 @@ def _engine(config, backend):
             where = ("give --workers N or --scheduler ADDRESS" if engine == "auto"
                      else f"--engine {engine} does not use it")
             raise W2VError(f"{_flag(name)} is a setting of the dask engine; {where}")
+    if engine == "dask" and method == "d2l":
+        raise W2VError("--method d2l has no dask engine: exchanging a step's gradients over Dask takes several "
+                       "times the step itself (docs/distributed.md); use --method word2vec on a cluster")
     if engine == "dask" and backend == "cupy":
         raise W2VError("the dask engine trains on the workers' CPUs: use --backend numpy")
     if backend == "cupy":
