@@ -1,7 +1,7 @@
 """The dask engine against workers and ``--sync-tokens``, beside one process and Spark MLlib.
 
 Usage: python bench/distributed.py [--corpus ptb|DIR] [--seeds 3] [--runs SPEC ...]
-                                   [--sweep SPEC ...] [--name NAME]
+                                   [--sweep SPEC ...] [--ceiling] [--log FILE] [--baseline SPEC] [--name NAME]
 
 ``--corpus`` is ``ptb`` (3 epochs, WordSim-353 Spearman) or a folder written by
 ``bench/synthetic.py`` (``corpus.txt`` and ``pairs.tsv``: 1 epoch at ``--lr 0.05``,
@@ -16,10 +16,12 @@ planted-pair Spearman).  A run is a SPEC, ``engine[:key=value,...]``:
 The ``--runs`` are run ``--seeds`` times, interleaved (round ``s`` runs every spec with
 seed ``s``); the ``--sweep`` specs run once each, seed 0, after them; last, the case of the
 d2l method (:func:`d2l_case`): its step time in one process against Dask's exchange of a
-step's gradients.  Every run is a fresh
-process.  Figures per run: ``seconds`` the training (w2v-np: the epochs' time, the cluster's
-start excluded; Spark: ``Word2Vec.fit``), ``tokens_per_second`` the corpus file's tokens x epochs
-over it, ``wall`` the whole process, and the Spearman of the center vectors (w2v-np's
+step's gradients, and with ``--ceiling`` what two processes at once can gain over one
+(:func:`ceiling`).  ``--log`` keeps every run as a JSON line, so that an interrupted
+benchmark goes on where it stopped.  Every run is a fresh process.  Figures per run:
+``seconds`` the training (w2v-np: the epochs' time, the cluster's start excluded; Spark:
+``Word2Vec.fit``), ``tokens_per_second`` the corpus file's tokens x epochs over it,
+``wall`` the whole process, and the Spearman of the center vectors (w2v-np's
 ``evaluate_pairs`` for every engine).  The table gives means over seeds (the issue's unit)
 and each run's figures are in ``results/NAME.json``.
 """
@@ -114,6 +116,30 @@ def run(spec, shared, seed):
     return json.loads(lines[-1])
 
 
+def ceiling(shared, repeats=3):
+    """What data parallelism can gain on this machine at most: two single-threaded ``numba``
+    trainings at once, each on half the corpus, against one of them alone (no Dask, no exchange).
+
+    Returns the throughput of the pair over that of one process alone, per repeat: the two
+    processes share the cores' caches and the memory bus, as two workers do.
+    """
+    lines = Path(shared["file"]).read_text().splitlines(keepends=True)
+    ratios = []
+    with tempfile.TemporaryDirectory() as folder:
+        halves = [Path(folder, f"half{i}.txt") for i in range(2)]
+        for i, half in enumerate(halves):
+            half.write_text("".join(lines[i::2]))
+        specs = [json.dumps(["numba:threads=1", dict(shared, corpus=str(half)), 0]) for half in halves]
+        command = [sys.executable, __file__, "--one"]
+        for _ in range(repeats):
+            alone = json.loads(subprocess.run(command + [specs[0]], capture_output=True, text=True,
+                                              check=True).stdout.splitlines()[-1])["seconds"]
+            pair = [subprocess.Popen(command + [spec], stdout=subprocess.PIPE, text=True) for spec in specs]
+            together = max(json.loads(process.communicate()[0].splitlines()[-1])["seconds"] for process in pair)
+            ratios.append(2 * alone / together)
+    return ratios
+
+
 def _exchange(own, *others):
     """A worker's stand-in for a d2l step: sum its partial gradients with the others'."""
     total = own.copy()
@@ -189,6 +215,11 @@ def main():
     parser.add_argument("--runs", nargs="*", default=RUNS)
     parser.add_argument("--sweep", nargs="*", default=SWEEP)
     parser.add_argument("--name", default="distributed_ptb")
+    parser.add_argument("--baseline", default="dask:workers=1", help="the spec the others are compared with")
+    parser.add_argument("--log", help="a file of runs (JSON lines): a run found there is not run again, "
+                                      "and every new run is appended")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also time two single-threaded processes at once against one alone")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--d2l", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -206,17 +237,33 @@ def main():
     from common import save
     shared = corpus_settings(args.corpus)
     load = os.getloadavg()[0]
+    done = {}
+    if args.log and Path(args.log).exists():
+        for line in Path(args.log).read_text().splitlines():
+            entry = json.loads(line)
+            done[entry["spec"], entry["seed"]] = entry
     runs = []
     plan = [(spec, seed) for seed in range(args.seeds) for spec in args.runs] + [(spec, 0) for spec in args.sweep]
     for spec, seed in plan:
+        if (spec, seed) in done:
+            runs.append(done[spec, seed])
+            continue
         figures = run(spec, shared, seed)
         if figures is not None:
             runs.append(dict(figures, spec=spec, seed=seed))
             print(json.dumps(runs[-1]), flush=True)
+            if args.log:
+                with open(args.log, "a") as log:
+                    log.write(json.dumps(runs[-1]) + "\n")
     done = subprocess.run([sys.executable, __file__, "--d2l", json.dumps(corpus_settings("ptb"))],
                           capture_output=True, text=True)
     d2l = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
-    lines = table(runs, ["dask:workers=1", "numba:threads=1"])
+    pair_ratios = ceiling(shared) if args.ceiling else None
+    lines = table(runs, [args.baseline, "numba:threads=1"])
+    if pair_ratios:
+        lines += ["", "Two single-threaded processes at once, each on half the corpus, against one alone (no Dask): "
+                  + ", ".join(f"{ratio:.2f}×" for ratio in pair_ratios) + " the throughput: what two workers can "
+                  "gain at most on this machine."]
     if d2l is not None:
         lines += ["", f"The d2l method (PTB, `--engine numba`, 2 threads): {d2l['d2l_step_ms']:.1f} ms a step in one "
                   f"process; a 2-worker exchange of a step's gradients ({d2l['gradient_rows']:,} rows) alone: "
@@ -224,7 +271,8 @@ def main():
     lines += ["", f"Load average before: {load:.2f}. Means over seeds; `× X`: tokens/s over X's; "
               f"`× its Spearman`: over the first of those. 4 workers time-share 2 cores."]
     print("\n".join(lines))
-    save(args.name, {"corpus": args.corpus, "settings": shared, "load_before": load, "runs": runs, "d2l": d2l}, lines)
+    save(args.name, {"corpus": args.corpus, "settings": shared, "load_before": load, "runs": runs, "d2l": d2l,
+                      "pair_over_one": pair_ratios}, lines)
 
 
 if __name__ == "__main__":

@@ -311,7 +311,8 @@ def test_cli_resume_rejects_changed_settings(corpus, tmp_path):
     _, err = ended(process)
     assert process.returncode == 2
     assert err.strip() == ("w2v-np: error: --resume continues a run with the settings of its checkpoint; "
-                           "--lr, --window cannot be changed (only --epochs, --backend and --threads)")
+                           "--lr, --window cannot be changed "
+                           "(only --epochs, --backend, --threads, --workers and --scheduler)")
 
 
 def test_sigkill_at_random_points_then_resume(corpus, tmp_path):

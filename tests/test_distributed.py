@@ -99,14 +99,20 @@ def test_two_workers_repeat_bit_for_bit_and_learn_what_one_learns(corpus, schedu
     assert topic_neighbours(averaged) == 1
 
 
-def test_sync_tokens_sets_the_rounds(corpus, scheduler):
+def test_sync_tokens_sets_the_rounds(corpus, scheduler, monkeypatch):
     coarse = word2vec(corpus, scheduler=scheduler, sync_tokens=3 * CHUNK_TOKENS, epochs=1)
     fine = word2vec(corpus, scheduler=scheduler, sync_tokens=CHUNK_TOKENS + 1, epochs=1)
     assert coarse.metrics["epochs"][0]["rounds"] == 1 and fine.metrics["epochs"][0]["rounds"] == 2
     assert not np.array_equal(coarse.model.center, fine.model.center)
+    # By default a round's tokens are divided among the workers.
+    monkeypatch.setattr("w2v_np.word2vec_dask.ROUND_TOKENS", 4 * CHUNK_TOKENS)
+    default = word2vec(corpus, scheduler=scheduler, sync_tokens=None, epochs=1)
+    assert default.metrics["plan"]["sync_tokens"] is None
+    epoch = default.metrics["epochs"][0]
+    assert (epoch["sync_tokens"], epoch["rounds"]) == (2 * CHUNK_TOKENS, 2)
 
 
-def test_a_run_stopped_after_an_epoch_resumes_bit_for_bit(corpus, scheduler, tmp_path):
+def test_a_run_stopped_after_an_epoch_resumes_bit_for_bit_on_another_cluster(corpus, scheduler, tmp_path):
     straight = word2vec(corpus, scheduler=scheduler, epochs=3)
 
     def stop_after_epoch_1(epoch):                      # its checkpoint is written
@@ -115,9 +121,19 @@ def test_a_run_stopped_after_an_epoch_resumes_bit_for_bit(corpus, scheduler, tmp
     with pytest.raises(KeyboardInterrupt):
         train(TrainConfig(**dict(SETTINGS, corpus=str(corpus), epochs=3, scheduler=scheduler)),
               out_dir=tmp_path / "run", probes=(), quiet=True, callbacks=[stop_after_epoch_1])
-    resumed = resume(tmp_path / "run", probes=(), quiet=True)
+    # The scheduler moved: the run goes on in a new local cluster of as many workers.
+    resumed = resume(tmp_path / "run", workers=2, probes=(), quiet=True)
     assert resumed.metrics["resumed_at"] == [1]
+    assert resumed.metrics["plan"]["workers"] == 2 and resumed.metrics["plan"]["scheduler"] is None
     assert_same_bits(straight, resumed)
+
+
+def test_only_a_dask_run_resumes_on_a_cluster(corpus, tmp_path):
+    train(TrainConfig(**dict(SETTINGS, corpus=str(corpus), epochs=1, sync_tokens=None)), out_dir=tmp_path / "run",
+          probes=(), quiet=True)
+    with pytest.raises(W2VError, match=r"trained in one process \(--engine numba\); --workers and --scheduler "
+                                       r"move a run of the dask engine"):
+        resume(tmp_path / "run", epochs=2, workers=2, probes=(), quiet=True)
 
 
 def test_a_worker_killed_mid_run_changes_nothing(corpus, scheduler):

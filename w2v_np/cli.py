@@ -25,7 +25,7 @@ from .plan import DEFAULT_LR, DTYPES, ENGINES, METHOD_DEFAULTS, METHODS, NOISE_P
 from .plot import plot_words
 from .query import ANALOGY_METHODS, Embeddings
 from .streamed_corpus import CHUNK_TOKENS
-from .word2vec_dask import COMBINES, DEFAULT_SYNC_TOKENS
+from .word2vec_dask import COMBINES, ROUND_TOKENS
 from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
 from .train import CHECKPOINT, PLOT_INTERVAL, resume, train
 
@@ -134,7 +134,8 @@ def build_parser():
              "corpus is cut into one share per worker present when the run connects")
     add("--sync-tokens", type=_positive_int,
         help="the dask engine: tokens each worker trains between two combinations of the replicas, rounded "
-             f"up to whole chunks of {CHUNK_TOKENS:,} (default: {DEFAULT_SYNC_TOKENS:,})")
+             f"up to whole chunks of {CHUNK_TOKENS:,} (default: {ROUND_TOKENS:,} a round divided among the "
+             f"workers)")
     add("--combine", choices=COMBINES,
         help="the dask engine: how the replicas are combined each round: sum = every worker's change is "
              "added; average = each counts 1/workers (Spark MLlib's averaging) (default: sum)")
@@ -230,7 +231,7 @@ def build_parser():
 
 
 # The settings --resume may change; the others come from the checkpoint.
-RESUMABLE = ("epochs", "backend", "threads")
+RESUMABLE = ("epochs", "backend", "threads", "workers", "scheduler")
 
 
 def _train(args):
@@ -251,8 +252,8 @@ def _train(args):
         allowed = ", ".join("--" + name for name in RESUMABLE[:-1]) + " and --" + RESUMABLE[-1]
         raise W2VError(f"--resume continues a run with the settings of its checkpoint; {flags} "
                        f"cannot be changed (only {allowed})")
-    resume(args.resume, epochs=args.epochs, backend=args.backend, threads=args.threads, probes=args.probe,
-           quiet=args.quiet, binary=args.binary)
+    resume(args.resume, epochs=args.epochs, backend=args.backend, threads=args.threads, workers=args.workers,
+           scheduler=args.scheduler, probes=args.probe, quiet=args.quiet, binary=args.binary)
 
 
 def _print_scored(pairs):

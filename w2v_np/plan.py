@@ -37,7 +37,7 @@ from .sampling import RESAMPLE, SAMPLERS, SUBSAMPLING
 from .sentences import describe_corpus, is_sentences
 from .threads import usable_cpus
 from .word2vec import HogwildTrainer
-from .word2vec_dask import COMBINES, DEFAULT_SYNC_TOKENS, DaskTrainer
+from .word2vec_dask import COMBINES, DaskTrainer
 
 METHODS = ("d2l", "word2vec")
 ENGINES = ("auto", "numpy", "numba", "cuda", "dask")
@@ -75,7 +75,7 @@ _CHOICES = {"method": METHODS, "engine": ENGINES, "backend": BACKENDS, "dtype": 
             "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS), "combine": COMBINES}
 _POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads", "workers",
                   "sync_tokens")
-DASK_SETTINGS = {"sync_tokens": DEFAULT_SYNC_TOKENS, "combine": "sum"}
+DASK_SETTINGS = {"sync_tokens": None, "combine": "sum"}
 """The settings of the ``dask`` engine and their defaults; ``workers`` and ``scheduler`` say where it runs."""
 MAX_COUNT = 2**31 - 1
 """The largest size a setting may name: the kernels count words, positions and rows in
@@ -110,7 +110,8 @@ class TrainConfig:
     ``workers`` (a number of local worker processes) or ``scheduler`` (a Dask scheduler's
     address) runs the word2vec method on a Dask cluster (the ``dask`` engine,
     :mod:`w2v_np.word2vec_dask`), whose replicas are combined every ``sync_tokens`` tokens
-    per worker by ``combine`` (``sum`` or ``average``); ``threads`` is then the client's.
+    per worker (None: :data:`~w2v_np.word2vec_dask.ROUND_TOKENS` a round, divided among the
+    workers) by ``combine`` (``sum`` or ``average``); ``threads`` is then the client's.
     """
     corpus: Union[str, os.PathLike, Iterable[Sequence[str]]] = "ptb"
     method: str = "d2l"
@@ -390,7 +391,7 @@ def make_plan(config: TrainConfig) -> Plan:
         if config.scheduler is None and config.workers is None:
             values["workers"] = usable_cpus()
         values["workers"] = None if values["workers"] is None else int(values["workers"])
-        values["sync_tokens"] = int(values["sync_tokens"])
+        values["sync_tokens"] = None if values["sync_tokens"] is None else int(values["sync_tokens"])
     values["adaptive_threads"] = (config.threads is None and (config.method, engine) == ("d2l", "numba")
                                   and values["threads"] > 1)
     return Plan(**values)

@@ -183,13 +183,17 @@ def train(config: TrainConfig, out_dir: Union[str, os.PathLike, None] = None,
 
 
 def resume(out_dir: Union[str, os.PathLike], *, epochs: Optional[int] = None, backend: Optional[str] = None,
-           threads: Optional[int] = None, probes: Optional[Sequence[str]] = None, quiet: bool = False,
+           threads: Optional[int] = None, workers: Optional[int] = None, scheduler: Optional[str] = None,
+           probes: Optional[Sequence[str]] = None, quiet: bool = False,
            callbacks: Optional[Iterable[EpochCallback]] = (), binary: Optional[bool] = None) -> TrainResult:
     """Continue the run saved in ``out_dir`` from its last checkpoint; returns a :class:`TrainResult`.
 
     The run's settings come from the checkpoint; ``epochs`` may raise the total number
     of epochs, ``backend`` may move the run to another array backend and ``threads``
-    change the number of threads; ``binary`` ``None`` writes the vectors in the run's format,
+    change the number of threads; ``workers`` or ``scheduler`` move a run of the dask
+    engine to another cluster (a local one of ``workers`` processes, or the scheduler at
+    that address: the tables are the same bits when the cluster has as many workers as
+    the run had shares); ``binary`` ``None`` writes the vectors in the run's format,
     ``True`` or ``False`` in binary or text.  The corpus is read again and must be the same file,
     byte for byte (size and BLAKE2 hash); a run on an in-memory corpus is refused, its
     sentences being nowhere to read again.  The d2l method keeps the data pipeline that ran
@@ -208,10 +212,11 @@ def resume(out_dir: Union[str, os.PathLike], *, epochs: Optional[int] = None, ba
         raise W2VError(f"no checkpoint in {out_dir}: the run stopped before it wrote one "
                        f"(start it again with --out {out_dir})")
     with run_folder_lock(out_dir):
-        return _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks, binary)
+        return _resume_locked(out_dir, epochs, backend, threads, (workers, scheduler), probes, quiet, callbacks,
+                              binary)
 
 
-def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks, binary):
+def _resume_locked(out_dir, epochs, backend, threads, cluster, probes, quiet, callbacks, binary):
     checkpoint = load_checkpoint(out_dir / CHECKPOINT)
     meta = checkpoint.meta
     if meta["corpus_fingerprint"] is None:
@@ -226,6 +231,11 @@ def _resume_locked(out_dir, epochs, backend, threads, probes, quiet, callbacks, 
     for name, value in (("epochs", epochs), ("backend", backend), ("threads", threads)):
         if value is not None:
             setattr(config, name, value)
+    if cluster != (None, None):
+        if meta["plan"]["engine"] != "dask":
+            raise W2VError(f"the run in {out_dir} trained in one process (--engine {meta['plan']['engine']}); "
+                           f"--workers and --scheduler move a run of the dask engine")
+        config.workers, config.scheduler = cluster
     plan = make_plan(config)
     if plan.epochs < checkpoint.epoch:
         raise W2VError(f"the checkpoint in {out_dir} has finished {checkpoint.epoch} epochs; "

@@ -2,7 +2,8 @@
 
 The corpus's chunks (:class:`~w2v_np.streamed_corpus.StreamedCorpus`, each seeded on its
 own) are cut into one contiguous share per worker.  A *round*: each worker runs the
-streaming kernel on the next ``sync_tokens`` of its share (rounded up to whole chunks), on
+streaming kernel on the next ``sync_tokens`` of its share (rounded up to whole chunks;
+by default :data:`ROUND_TOKENS` divided among the workers), on
 one thread, from the combined tables; its result is the center rows of its tokens (the
 only ones it can move) and the whole context table (noise words touch nearly every row).
 The next round's tasks take every share's result as input: Dask carries each result from
@@ -39,8 +40,11 @@ from .streamed_corpus import CHUNK_TOKENS
 from .word2vec import HogwildTrainer
 
 COMBINES = ("sum", "average")
-DEFAULT_SYNC_TOKENS = 1 << 20
-"""Chosen on measurement (docs/distributed.md): on a large corpus, smaller rounds cost more than they train."""
+ROUND_TOKENS = 1 << 21
+"""The tokens a round trains, all workers together, when ``sync_tokens`` is not given: each
+worker trains its share of them.  Chosen on measurement (docs/distributed.md): with ``sum``,
+replicas that each move far without the others overshoot together (4 workers of 2^20 tokens
+diverge), and smaller rounds cost more than they train."""
 SEGMENT_ROUNDS = 16
 """Rounds between two copies of the combined tables on the client: what a lost worker costs to train again."""
 MAX_ATTEMPTS = 3
@@ -170,7 +174,8 @@ class DaskTrainer(HogwildTrainer):
         self.cluster = Cluster(plan.workers, plan.scheduler)
         self.num_shares = min(self.cluster.num_workers, corpus.num_chunks)
         bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
-        chunks_per_round = -(-plan.sync_tokens // CHUNK_TOKENS)
+        self.sync_tokens = plan.sync_tokens or -(-ROUND_TOKENS // self.num_shares)
+        chunks_per_round = -(-self.sync_tokens // CHUNK_TOKENS)
         chunk_start = corpus.piece_offsets[corpus.chunk_pieces]   # first token of each chunk, and the end
         # rounds[i]: each share's chunks (first, last) in round i; before[i]: the tokens of rounds 0..i-1.
         self.rounds = []
@@ -189,7 +194,7 @@ class DaskTrainer(HogwildTrainer):
 
     def run_epoch(self, streams, bar):
         """One pass over the corpus in rounds; returns ``{"loss", "pairs", "centers", "tokens", "workers",
-        "rounds", "received_mb"}`` (``tokens``: the corpus tokens the combined replicas trained on;
+        "rounds", "sync_tokens", "received_mb"}`` (``tokens``: the corpus tokens the combined replicas trained on;
         ``received_mb``: what reached each worker, on average: tables at each segment's start and the
         other shares' results of every round)."""
         corpus = self.corpus
@@ -214,7 +219,8 @@ class DaskTrainer(HogwildTrainer):
         loss_sums, centers, pairs = counts
         return {"loss": float(loss_sums.sum() / max(centers.sum(), 1)), "pairs": int(pairs.sum()),
                 "centers": int(centers.sum()), "tokens": int(self.before[-1]), "workers": self.num_shares,
-                "rounds": len(self.rounds), "received_mb": received / self.num_shares / 2**20}
+                "rounds": len(self.rounds), "sync_tokens": self.sync_tokens,
+                "received_mb": received / self.num_shares / 2**20}
 
     def _segment(self, rounds, schedule, counts, bar):
         """Rounds ``rounds`` from the model's tables, which then hold their combination; fills ``counts``
