@@ -86,7 +86,8 @@ def test_two_workers_repeat_bit_for_bit_and_learn_what_one_learns(corpus, schedu
     first, again = (word2vec(corpus, scheduler=scheduler) for _ in range(2))
     assert_same_bits(first, again)
     epochs = first.metrics["epochs"]
-    assert [(e["tokens"], e["workers"], e["rounds"]) for e in epochs] == [(SENTENCES * 8, 2, 3)] * 2
+    assert ([(e["tokens"], e["workers"], e["rounds"], e["combine"]) for e in epochs]
+            == [(SENTENCES * 8, 2, 3, "sum")] * 2)
     serial = word2vec(corpus, threads=1, sync_tokens=None)
     # Same vocabulary; the replicas' loss within 5% of one thread's; every topic word's neighbour in its topic.
     assert first.vocab.idx_to_token == serial.vocab.idx_to_token
@@ -185,6 +186,15 @@ def test_a_segment_lost_again_and_again_ends_the_run_in_one_line(corpus, schedul
     losing_rounds(monkeypatch, losses=10)
     with pytest.raises(W2VError, match="the cluster lost data of rounds 1-3 of this epoch 3 times"):
         word2vec(corpus, scheduler=scheduler)
+
+
+def test_sum_is_the_default_for_two_replicas_and_refused_for_more(corpus):
+    from w2v_np.word2vec_dask import resolve_combine
+    assert [resolve_combine(None, n) for n in (1, 2, 3, 8)] == ["sum", "sum", "average", "average"]
+    assert resolve_combine("average", 2) == "average" and resolve_combine("sum", 2) == "sum"
+    with pytest.raises(W2VError, match=r"^--combine sum diverges with more than 2 workers \(3 here\).*"
+                                       r"use --combine average$"):
+        word2vec(corpus, workers=3, combine="sum", epochs=1)
 
 
 def test_settings_of_the_dask_engine_are_refused_elsewhere(corpus):

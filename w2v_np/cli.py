@@ -138,7 +138,8 @@ def build_parser():
              f"workers)")
     add("--combine", choices=COMBINES,
         help="the dask engine: how the replicas are combined each round: sum = every worker's change is "
-             "added; average = each counts 1/workers (Spark MLlib's averaging) (default: sum)")
+             "added (2 workers at most: with more it diverges); average = each counts 1/workers (Spark "
+             "MLlib's averaging) (default: sum for 2 workers, average for more)")
     add("--deterministic", action="store_true", default=None,
         help="the same bits on every run: a no-op for the numpy and numba engines of --method d2l (they "
              "already are); gradients summed in sorted order instead of by atomics on the GPU; with "

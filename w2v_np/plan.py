@@ -75,7 +75,7 @@ _CHOICES = {"method": METHODS, "engine": ENGINES, "backend": BACKENDS, "dtype": 
             "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS), "combine": COMBINES}
 _POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads", "workers",
                   "sync_tokens")
-DASK_SETTINGS = {"sync_tokens": None, "combine": "sum"}
+DASK_SETTINGS = {"sync_tokens": None, "combine": None}
 """The settings of the ``dask`` engine and their defaults; ``workers`` and ``scheduler`` say where it runs."""
 MAX_COUNT = 2**31 - 1
 """The largest size a setting may name: the kernels count words, positions and rows in
@@ -111,7 +111,8 @@ class TrainConfig:
     address) runs the word2vec method on a Dask cluster (the ``dask`` engine,
     :mod:`w2v_np.word2vec_dask`), whose replicas are combined every ``sync_tokens`` tokens
     per worker (None: :data:`~w2v_np.word2vec_dask.ROUND_TOKENS` a round, divided among the
-    workers) by ``combine`` (``sum`` or ``average``); ``threads`` is then the client's.
+    workers) by ``combine`` (``sum`` or ``average``; None: ``sum`` for two workers, ``average``
+    for more); ``threads`` is then the client's.
     """
     corpus: Union[str, os.PathLike, Iterable[Sequence[str]]] = "ptb"
     method: str = "d2l"

@@ -12,9 +12,10 @@ combined tables (:func:`combine`), so all replicas hold the same bits and the cl
 out of the data's way.  Combining:
 
 - ``sum``: every replica's change is added (as Hogwild threads add theirs, but seen by the
-  others one round late);
+  others one round late); the default for two replicas, refused for more
+  (:func:`resolve_combine`);
 - ``average``: the replicas are averaged, so each change counts ``1/N`` (Spark MLlib's
-  Word2Vec, once per round instead of once per iteration).
+  Word2Vec, once per round instead of once per iteration); the default for more than two.
 
 Rounds go in *segments* of :data:`SEGMENT_ROUNDS`: the client sends the tables at a
 segment's start and takes the combined tables back at its end.  A segment is a pure
@@ -42,9 +43,8 @@ from .word2vec import HogwildTrainer
 COMBINES = ("sum", "average")
 ROUND_TOKENS = 1 << 21
 """The tokens a round trains, all workers together, when ``sync_tokens`` is not given: each
-worker trains its share of them.  Chosen on measurement (docs/distributed.md): with ``sum``,
-replicas that each move far without the others overshoot together (4 workers of 2^20 tokens
-diverge), and smaller rounds cost more than they train."""
+worker trains its share of them.  Chosen on measurement (docs/distributed.md): two workers of
+2^20 tokens kept one worker's quality within 1%, and smaller rounds cost more than they train."""
 SEGMENT_ROUNDS = 16
 """Rounds between two copies of the combined tables on the client: what a lost worker costs to train again."""
 MAX_ATTEMPTS = 3
@@ -160,6 +160,24 @@ def combine(table, changes, how, replicas):
             table[index] += (new - before[index]) * scale
 
 
+def resolve_combine(combine, replicas):
+    """The combination a run of ``replicas`` replicas uses: ``combine``, or by default ``sum`` for
+    at most two replicas and ``average`` for more.
+
+    With ``sum``, a row that every replica brings to its optimum within a round (a frequent
+    word's) moves ``replicas`` times the way: it lands ``replicas - 1`` times the distance past
+    the optimum.  Two replicas swing about it and stay bounded; more diverge (measured in
+    docs/distributed.md), so ``sum`` with more than two is refused (W2VError).
+    """
+    if combine is None:
+        return "sum" if replicas <= 2 else "average"
+    if combine == "sum" and replicas > 2:
+        raise W2VError(f"--combine sum diverges with more than 2 workers ({replicas} here): a row that every "
+                       f"replica brings to its optimum lands {replicas - 1} times the distance past it "
+                       f"(docs/distributed.md); use --combine average")
+    return combine
+
+
 class DaskTrainer(HogwildTrainer):
     """The word2vec method's ``dask`` engine: rounds of :func:`train_round`, combined on the workers.
 
@@ -170,9 +188,13 @@ class DaskTrainer(HogwildTrainer):
     def __init__(self, plan, model, optimizer, corpus):
         self.model, self.optimizer, self.corpus = model, optimizer, corpus
         self.shared_noise = plan.noise_per == "window"
-        self.how = plan.combine
         self.cluster = Cluster(plan.workers, plan.scheduler)
         self.num_shares = min(self.cluster.num_workers, corpus.num_chunks)
+        try:
+            self.how = resolve_combine(plan.combine, self.num_shares)
+        except W2VError:
+            self.cluster.close()
+            raise
         bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
         self.sync_tokens = plan.sync_tokens or -(-ROUND_TOKENS // self.num_shares)
         chunks_per_round = -(-self.sync_tokens // CHUNK_TOKENS)
@@ -194,7 +216,8 @@ class DaskTrainer(HogwildTrainer):
 
     def run_epoch(self, streams, bar):
         """One pass over the corpus in rounds; returns ``{"loss", "pairs", "centers", "tokens", "workers",
-        "rounds", "sync_tokens", "received_mb"}`` (``tokens``: the corpus tokens the combined replicas trained on;
+        "rounds", "sync_tokens", "combine", "received_mb"}`` (``tokens``: the corpus tokens the
+        combined replicas trained on;
         ``received_mb``: what reached each worker, on average: tables at each segment's start and the
         other shares' results of every round)."""
         corpus = self.corpus
@@ -219,7 +242,7 @@ class DaskTrainer(HogwildTrainer):
         loss_sums, centers, pairs = counts
         return {"loss": float(loss_sums.sum() / max(centers.sum(), 1)), "pairs": int(pairs.sum()),
                 "centers": int(centers.sum()), "tokens": int(self.before[-1]), "workers": self.num_shares,
-                "rounds": len(self.rounds), "sync_tokens": self.sync_tokens,
+                "rounds": len(self.rounds), "sync_tokens": self.sync_tokens, "combine": self.how,
                 "received_mb": received / self.num_shares / 2**20}
 
     def _segment(self, rounds, schedule, counts, bar):
