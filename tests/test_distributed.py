@@ -87,17 +87,37 @@ def test_two_workers_repeat_bit_for_bit_and_learn_what_one_learns(corpus, schedu
     assert_same_bits(first, again)
     epochs = first.metrics["epochs"]
     assert ([(e["tokens"], e["workers"], e["rounds"], e["combine"]) for e in epochs]
-            == [(SENTENCES * 8, 2, 3, "sum")] * 2)
+            == [(SENTENCES * 8, 2, 3, "average")] * 2)
     serial = word2vec(corpus, threads=1, sync_tokens=None)
     # Same vocabulary; the replicas' loss within 5% of one thread's; every topic word's neighbour in its topic.
     assert first.vocab.idx_to_token == serial.vocab.idx_to_token
     assert abs(epochs[-1]["loss"] / serial.metrics["epochs"][-1]["loss"] - 1) < 0.05
     assert topic_neighbours(serial) == topic_neighbours(first) == 1
-    averaged = word2vec(corpus, scheduler=scheduler, combine="average")
-    assert averaged.metrics["plan"]["combine"] == "average"
-    assert not np.array_equal(averaged.model.center, first.model.center)
-    assert abs(averaged.metrics["epochs"][-1]["loss"] / serial.metrics["epochs"][-1]["loss"] - 1) < 0.05
-    assert topic_neighbours(averaged) == 1
+    summed = word2vec(corpus, scheduler=scheduler, combine="sum")
+    assert summed.metrics["plan"]["combine"] == "sum"
+    assert not np.array_equal(summed.model.center, first.model.center)
+    assert abs(summed.metrics["epochs"][-1]["loss"] / serial.metrics["epochs"][-1]["loss"] - 1) < 0.05
+    assert topic_neighbours(summed) == 1
+
+
+def test_average_trains_each_replica_at_workers_times_the_rate(corpus, scheduler):
+    """At a small rate, where a round's changes add up nearly as one thread's do, averaging two
+    replicas trained at 2 x lr moves the center table as far as one thread at lr; at the plain
+    rate (given lr / 2) far less (the context table starts at zero, so the center rows' changes
+    grow faster than the rate)."""
+    start = word2vec(corpus, threads=1, sync_tokens=None, epochs=1, lr=1e-12).model.center
+    serial, averaged, halved = (word2vec(corpus, epochs=1, lr=lr, **where)
+                                for lr, where in ((1e-3, {"threads": 1, "sync_tokens": None}),
+                                                  (1e-3, {"scheduler": scheduler}), (5e-4, {"scheduler": scheduler})))
+    distance = [np.linalg.norm(result.model.center - start) for result in (serial, averaged, halved)]
+    assert averaged.metrics["epochs"][0]["combine"] == "average"
+    assert abs(distance[1] / distance[0] - 1) < 0.02 and distance[2] < distance[0] / 2
+
+
+def test_a_diverging_run_stops_in_one_line(corpus, scheduler):
+    with pytest.raises(W2VError, match=r"^training diverged in round \d+ of 3 \(mean loss .*\): lower --lr "
+                                       r"\(--combine average trains each of the 2 replicas at 2 x --lr\)$"):
+        word2vec(corpus, scheduler=scheduler, lr=50.0)
 
 
 def test_sync_tokens_sets_the_rounds(corpus, scheduler, monkeypatch):
@@ -188,9 +208,9 @@ def test_a_segment_lost_again_and_again_ends_the_run_in_one_line(corpus, schedul
         word2vec(corpus, scheduler=scheduler)
 
 
-def test_sum_is_the_default_for_two_replicas_and_refused_for_more(corpus):
+def test_average_is_the_default_and_sum_is_refused_beyond_two_replicas(corpus):
     from w2v_np.word2vec_dask import resolve_combine
-    assert [resolve_combine(None, n) for n in (1, 2, 3, 8)] == ["sum", "sum", "average", "average"]
+    assert [resolve_combine(None, n) for n in (1, 2, 3, 8)] == ["average"] * 4
     assert resolve_combine("average", 2) == "average" and resolve_combine("sum", 2) == "sum"
     with pytest.raises(W2VError, match=r"^--combine sum diverges with more than 2 workers \(3 here\).*"
                                        r"use --combine average$"):

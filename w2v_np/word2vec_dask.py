@@ -11,11 +11,14 @@ worker to worker, and every worker folds them, in share order, into its own copy
 combined tables (:func:`combine`), so all replicas hold the same bits and the client stays
 out of the data's way.  Combining:
 
-- ``sum``: every replica's change is added (as Hogwild threads add theirs, but seen by the
-  others one round late); the default for two replicas, refused for more
-  (:func:`resolve_combine`);
-- ``average``: the replicas are averaged, so each change counts ``1/N`` (Spark MLlib's
-  Word2Vec, once per round instead of once per iteration); the default for more than two.
+- ``average`` (the default): each replica trains at ``N`` times the learning rate and the
+  replicas are averaged.  A row one replica moves a little moves as in one process (its change
+  is ``N`` times as large and counts ``1/N``); a row every replica brings to its optimum lands
+  on it.  Without the ``N``, averaging would learn at ``1/N`` of the rate (Spark MLlib's
+  Word2Vec);
+- ``sum``: every replica trains at the learning rate and every change is added (as Hogwild
+  threads add theirs, but seen by the others one round late); refused for more than two
+  replicas (:func:`resolve_combine`).
 
 Rounds go in *segments* of :data:`SEGMENT_ROUNDS`: the client sends the tables at a
 segment's start and takes the combined tables back at its end.  A segment is a pure
@@ -27,7 +30,9 @@ bits whatever the workers' speeds or failures.
 
 The learning rate follows the tokens trained by all workers together: worker ``w``'s token
 ``p`` tokens into its round trains at the rate word2vec.c gives global progress
-``(done before the round + N * p) / total``.  With one worker and any ``sync_tokens`` it
+``(done before the round + N * p) / total`` (times ``N`` with ``average``).  A round whose
+mean loss is not finite or exceeds twice that of untrained vectors stops the run
+(:data:`DIVERGED_LOSS`).  With one worker and any ``sync_tokens`` it
 is the single-threaded ``numba`` engine, bit for bit.
 """
 import threading
@@ -41,6 +46,9 @@ from .streamed_corpus import CHUNK_TOKENS
 from .word2vec import HogwildTrainer
 
 COMBINES = ("sum", "average")
+DIVERGED_LOSS = 2 * np.log(2)
+"""A round's mean loss above this (twice a center's loss on untrained vectors, whose scores
+are 0) means training diverged: the run stops with a W2VError instead of writing garbage."""
 ROUND_TOKENS = 1 << 21
 """The tokens a round trains, all workers together, when ``sync_tokens`` is not given: each
 worker trains its share of them.  Chosen on measurement (docs/distributed.md): two workers of
@@ -161,8 +169,7 @@ def combine(table, changes, how, replicas):
 
 
 def resolve_combine(combine, replicas):
-    """The combination a run of ``replicas`` replicas uses: ``combine``, or by default ``sum`` for
-    at most two replicas and ``average`` for more.
+    """The combination a run of ``replicas`` replicas uses: ``combine``, or by default ``average``.
 
     With ``sum``, a row that every replica brings to its optimum within a round (a frequent
     word's) moves ``replicas`` times the way: it lands ``replicas - 1`` times the distance past
@@ -170,7 +177,7 @@ def resolve_combine(combine, replicas):
     docs/distributed.md), so ``sum`` with more than two is refused (W2VError).
     """
     if combine is None:
-        return "sum" if replicas <= 2 else "average"
+        return "average"
     if combine == "sum" and replicas > 2:
         raise W2VError(f"--combine sum diverges with more than 2 workers ({replicas} here): a row that every "
                        f"replica brings to its optimum lands {replicas - 1} times the distance past it "
@@ -195,6 +202,7 @@ class DaskTrainer(HogwildTrainer):
         except W2VError:
             self.cluster.close()
             raise
+        self.lr_scale = self.num_shares if self.how == "average" else 1
         bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
         self.sync_tokens = plan.sync_tokens or -(-ROUND_TOKENS // self.num_shares)
         chunks_per_round = -(-self.sync_tokens // CHUNK_TOKENS)
@@ -259,7 +267,7 @@ class DaskTrainer(HogwildTrainer):
         for r, step in enumerate(rounds):
             futures = [client.submit(train_round, self.static, snapshot.key, snapshot if r == 0 else None, previous,
                                      r, self.how, shares, first, last, self.shared_noise, corpus.max_window,
-                                     corpus.num_noise_words, lr, min_lr_fraction,
+                                     corpus.num_noise_words, lr * self.lr_scale, min_lr_fraction,
                                      (done + int(self.before[step])) // shares - int(self.chunk_start[first]),
                                      total_work // shares, seed, workers=[workers[s % len(workers)]],
                                      allow_other_workers=True, pure=False)
@@ -276,11 +284,17 @@ class DaskTrainer(HogwildTrainer):
 
     def _record(self, step, metrics, counts, bar):
         """Round ``step``'s counts into ``counts`` (waits for them); returns the bytes its results
-        sent to the other shares' workers."""
+        sent to the other shares' workers.  Raises W2VError when the round diverged (:data:`DIVERGED_LOSS`)."""
         results = self.cluster.client.gather(metrics)
         for (first, last), result in zip(self.rounds[step], results):
             for total, part in zip(counts, result[:3]):
                 total[first:last] = part
+        loss = sum(result[0].sum() for result in results) / max(sum(result[1].sum() for result in results), 1)
+        if not loss <= DIVERGED_LOSS:
+            raise W2VError(f"training diverged in round {step + 1} of {len(self.rounds)} (mean loss {loss:.3g}; "
+                           f"untrained vectors give {np.log(2):.3f}): lower --lr"
+                           + (f" (--combine average trains each of the {self.num_shares} replicas at "
+                              f"{self.num_shares} x --lr)" if self.lr_scale > 1 else ""))
         if bar.wants(step + 1):
             bar.update(step + 1, counts[0].sum() / max(counts[1].sum(), 1))
         return (len(results) - 1) * sum(result[3] for result in results)
