@@ -137,9 +137,10 @@ def build_parser():
              f"up to whole chunks of {CHUNK_TOKENS:,} (default: {ROUND_TOKENS:,} a round divided among the "
              f"workers)")
     add("--combine", choices=COMBINES,
-        help="the dask engine: how the replicas are combined each round: sum = every worker's change is "
-             "added (2 workers at most: with more it diverges); average = each counts 1/workers (Spark "
-             "MLlib's averaging) (default: sum for 2 workers, average for more)")
+        help="the dask engine: how the replicas are combined each round: average = each replica trains at "
+             "workers x --lr and the replicas are averaged (keep that rate one that one process trains at "
+             "stably); sum = each trains at --lr and every worker's change is added (2 workers at most: with "
+             "more it diverges) (default: average)")
     add("--deterministic", action="store_true", default=None,
         help="the same bits on every run: a no-op for the numpy and numba engines of --method d2l (they "
              "already are); gradients summed in sorted order instead of by atomics on the GPU; with "

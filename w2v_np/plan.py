@@ -111,8 +111,8 @@ class TrainConfig:
     address) runs the word2vec method on a Dask cluster (the ``dask`` engine,
     :mod:`w2v_np.word2vec_dask`), whose replicas are combined every ``sync_tokens`` tokens
     per worker (None: :data:`~w2v_np.word2vec_dask.ROUND_TOKENS` a round, divided among the
-    workers) by ``combine`` (``sum`` or ``average``; None: ``sum`` for two workers, ``average``
-    for more); ``threads`` is then the client's.
+    workers) by ``combine`` (``average``, the default: replicas trained at workers x ``lr``,
+    averaged; or ``sum``, two workers at most); ``threads`` is then the client's.
     """
     corpus: Union[str, os.PathLike, Iterable[Sequence[str]]] = "ptb"
     method: str = "d2l"
@@ -293,8 +293,9 @@ def _engine(config, backend):
                      else f"--engine {engine} does not use it")
             raise W2VError(f"{_flag(name)} is a setting of the dask engine; {where}")
     if engine == "dask" and method == "d2l":
-        raise W2VError("--method d2l has no dask engine: exchanging a step's gradients over Dask takes several "
-                       "times the step itself (docs/distributed.md); use --method word2vec on a cluster")
+        raise W2VError("--method d2l has no dask engine: exchanging a step's gradients over Dask takes longer "
+                       "than the part of the step a second worker would save (docs/distributed.md); use "
+                       "--method word2vec on a cluster")
     if engine == "dask" and backend == "cupy":
         raise W2VError("the dask engine trains on the workers' CPUs: use --backend numpy")
     if backend == "cupy":
