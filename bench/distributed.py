@@ -38,7 +38,7 @@ BENCH = Path(__file__).resolve().parent
 WORDSIM = Path(os.environ.get("W2V_NP_DATA", "."), "..", "eval", "wordsim353.tsv").resolve()
 RUNS = ["numba:threads=1", "dask:workers=1", "dask:workers=2", "dask:workers=4", "spark:partitions=4"]
 SWEEP = ["numba:threads=2", "dask:workers=2,sync_tokens=262144", "dask:workers=2,sync_tokens=524288",
-         "dask:workers=2,combine=average", "dask:workers=2,lr=0.025", "dask:workers=4,combine=average",
+         "dask:workers=2,combine=sum", "dask:workers=2,lr=0.025", "dask:workers=8,lr=0.025",
          "spark:partitions=1", "spark:partitions=2"]
 
 
