@@ -86,8 +86,8 @@ def test_two_workers_repeat_bit_for_bit_and_learn_what_one_learns(corpus, schedu
     first, again = (word2vec(corpus, scheduler=scheduler) for _ in range(2))
     assert_same_bits(first, again)
     epochs = first.metrics["epochs"]
-    assert ([(e["tokens"], e["workers"], e["rounds"], e["combine"]) for e in epochs]
-            == [(SENTENCES * 8, 2, 3, "average")] * 2)
+    assert first.metrics["plan"]["combine"] == "average"
+    assert ([(e["tokens"], e["workers"], e["rounds"]) for e in epochs] == [(SENTENCES * 8, 2, 3)] * 2)
     serial = word2vec(corpus, threads=1, sync_tokens=None)
     # Same vocabulary; the replicas' loss within 5% of one thread's; every topic word's neighbour in its topic.
     assert first.vocab.idx_to_token == serial.vocab.idx_to_token
@@ -110,7 +110,7 @@ def test_average_trains_each_replica_at_workers_times_the_rate(corpus, scheduler
                                 for lr, where in ((1e-3, {"threads": 1, "sync_tokens": None}),
                                                   (1e-3, {"scheduler": scheduler}), (5e-4, {"scheduler": scheduler})))
     distance = [np.linalg.norm(result.model.center - start) for result in (serial, averaged, halved)]
-    assert averaged.metrics["epochs"][0]["combine"] == "average"
+    assert averaged.metrics["plan"]["combine"] == "average"
     assert abs(distance[1] / distance[0] - 1) < 0.02 and distance[2] < distance[0] / 2
 
 
@@ -209,9 +209,11 @@ def test_a_segment_lost_again_and_again_ends_the_run_in_one_line(corpus, schedul
 
 
 def test_average_is_the_default_and_sum_is_refused_beyond_two_replicas(corpus):
-    from w2v_np.word2vec_dask import resolve_combine
-    assert [resolve_combine(None, n) for n in (1, 2, 3, 8)] == ["average"] * 4
-    assert resolve_combine("average", 2) == "average" and resolve_combine("sum", 2) == "sum"
+    from w2v_np.plan import make_plan
+    from w2v_np.word2vec_dask import check_combine
+    assert make_plan(TrainConfig(corpus=corpus, **{**SETTINGS, "workers": 3})).combine == "average"
+    for combine, replicas in (("average", 8), ("sum", 1), ("sum", 2)):
+        check_combine(combine, replicas)
     with pytest.raises(W2VError, match=r"^--combine sum diverges with more than 2 workers \(3 here\).*"
                                        r"use --combine average$"):
         word2vec(corpus, workers=3, combine="sum", epochs=1)

@@ -75,7 +75,7 @@ _CHOICES = {"method": METHODS, "engine": ENGINES, "backend": BACKENDS, "dtype": 
             "noise_per": NOISE_PER, "optimizer": tuple(OPTIMIZERS), "combine": COMBINES}
 _POSITIVE_INTS = ("epochs", "window", "negative", "dim", "min_count", "batch_size", "threads", "workers",
                   "sync_tokens")
-DASK_SETTINGS = {"sync_tokens": None, "combine": None}
+DASK_SETTINGS = {"sync_tokens": None, "combine": "average"}
 """The settings of the ``dask`` engine and their defaults; ``workers`` and ``scheduler`` say where it runs."""
 MAX_COUNT = 2**31 - 1
 """The largest size a setting may name: the kernels count words, positions and rows in

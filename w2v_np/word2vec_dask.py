@@ -18,7 +18,7 @@ out of the data's way.  Combining:
   Word2Vec);
 - ``sum``: every replica trains at the learning rate and every change is added (as Hogwild
   threads add theirs, but seen by the others one round late); refused for more than two
-  replicas (:func:`resolve_combine`).
+  replicas (:func:`check_combine`).
 
 Rounds go in *segments* of :data:`SEGMENT_ROUNDS`: the client sends the tables at a
 segment's start and takes the combined tables back at its end.  A segment is a pure
@@ -156,33 +156,32 @@ def combine(table, changes, how, replicas):
     added divided by ``replicas``, the number of replicas (a share whose chunks are all
     trained counts as a replica that did not move).  Rows no worker moved stay as they are.
     """
-    before = table.copy()
+    # Only the changes need the table before the round: one replica's rows are taken as they are.
+    before = table.copy() if replicas > 1 else None
     scale = table.dtype.type(1 / replicas)
     for w, (rows, new) in enumerate(changes):
         index = slice(None) if rows is None else rows
         if replicas == 1 or how == "sum" and w == 0:
             table[index] = new
-        elif how == "sum":
-            table[index] += new - before[index]
-        else:
-            table[index] += (new - before[index]) * scale
+            continue
+        change = new - before[index]
+        if how == "average":
+            change *= scale
+        table[index] += change
 
 
-def resolve_combine(combine, replicas):
-    """The combination a run of ``replicas`` replicas uses: ``combine``, or by default ``average``.
+def check_combine(combine, replicas):
+    """Refuse (W2VError) ``combine`` for a run of ``replicas`` replicas when it diverges.
 
     With ``sum``, a row that every replica brings to its optimum within a round (a frequent
     word's) moves ``replicas`` times the way: it lands ``replicas - 1`` times the distance past
     the optimum.  Two replicas swing about it and stay bounded; more diverge (measured in
     docs/distributed.md), so ``sum`` with more than two is refused (W2VError).
     """
-    if combine is None:
-        return "average"
     if combine == "sum" and replicas > 2:
         raise W2VError(f"--combine sum diverges with more than 2 workers ({replicas} here): a row that every "
                        f"replica brings to its optimum lands {replicas - 1} times the distance past it "
                        f"(docs/distributed.md); use --combine average")
-    return combine
 
 
 class DaskTrainer(HogwildTrainer):
@@ -198,10 +197,11 @@ class DaskTrainer(HogwildTrainer):
         self.cluster = Cluster(plan.workers, plan.scheduler)
         self.num_shares = min(self.cluster.num_workers, corpus.num_chunks)
         try:
-            self.how = resolve_combine(plan.combine, self.num_shares)
+            check_combine(plan.combine, self.num_shares)
         except W2VError:
             self.cluster.close()
             raise
+        self.how = plan.combine
         self.lr_scale = self.num_shares if self.how == "average" else 1
         bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
         self.sync_tokens = plan.sync_tokens or -(-ROUND_TOKENS // self.num_shares)
@@ -224,7 +224,7 @@ class DaskTrainer(HogwildTrainer):
 
     def run_epoch(self, streams, bar):
         """One pass over the corpus in rounds; returns ``{"loss", "pairs", "centers", "tokens", "workers",
-        "rounds", "sync_tokens", "combine", "received_mb"}`` (``tokens``: the corpus tokens the
+        "rounds", "sync_tokens", "received_mb"}`` (``tokens``: the corpus tokens the
         combined replicas trained on;
         ``received_mb``: what reached each worker, on average: tables at each segment's start and the
         other shares' results of every round)."""
@@ -250,7 +250,7 @@ class DaskTrainer(HogwildTrainer):
         loss_sums, centers, pairs = counts
         return {"loss": float(loss_sums.sum() / max(centers.sum(), 1)), "pairs": int(pairs.sum()),
                 "centers": int(centers.sum()), "tokens": int(self.before[-1]), "workers": self.num_shares,
-                "rounds": len(self.rounds), "sync_tokens": self.sync_tokens, "combine": self.how,
+                "rounds": len(self.rounds), "sync_tokens": self.sync_tokens,
                 "received_mb": received / self.num_shares / 2**20}
 
     def _segment(self, rounds, schedule, counts, bar):
