@@ -183,8 +183,8 @@ def test_streaming_generator_is_uniform_and_picks_ids_by_weight():
 def test_combining_replicas_adds_each_change_once_or_averages_them(how):
     """The dask engine's combination against its definition: the table before the round plus
     every worker's change (divided by the replicas for ``average``); one replica is taken as it is;
-    a change is some rows or the whole table."""
-    from w2v_np.word2vec_dask import combine
+    a change is some rows or the whole table.  Pinned to :func:`combine_reference` as well."""
+    from w2v_np.word2vec_dask import combine, combine_reference
     rng = np.random.default_rng(4)
     table = rng.normal(size=(9, 3)).astype(np.float32)
     changes = [(np.array(rows), table[rows] + rng.normal(size=(len(rows), 3)).astype(np.float32))
@@ -192,16 +192,42 @@ def test_combining_replicas_adds_each_change_once_or_averages_them(how):
     expected = table.astype(np.float64)
     for rows, new in changes:
         expected[rows] += (new - table[rows]) / (3 if how == "average" else 1)
-    combined = table.copy()
+    combined, reference = table.copy(), table.copy()
     combine(combined, changes, how, replicas=3)
-    np.testing.assert_allclose(combined, expected, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(combined[[1, 4, 6, 7]], table[[1, 4, 6, 7]])
+    combine_reference(reference, changes, how, replicas=3)
+    for result in (combined, reference):
+        np.testing.assert_allclose(result, expected, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(result[[1, 4, 6, 7]], table[[1, 4, 6, 7]])
+    if how == "sum":
+        # Rows only one worker moved are that worker's bits.
+        np.testing.assert_array_equal(combined[[0, 3, 8]], [changes[0][1][0], changes[1][1][1], changes[1][1][3]])
     alone = table.copy()
     combine(alone, changes[:1], how, replicas=1)
     np.testing.assert_array_equal(alone[[0, 2, 5]], changes[0][1])
     # Whole tables (rows None), as the context table travels.
     wholes = [table + rng.normal(size=table.shape).astype(np.float32) for _ in range(2)]
     expected = table + sum(new - table for new in wholes) / (2 if how == "average" else 1)
-    combined = table.copy()
+    combined, reference = table.copy(), table.copy()
     combine(combined, [(None, new) for new in wholes], how, replicas=2)
+    combine_reference(reference, [(None, new) for new in wholes], how, replicas=2)
     np.testing.assert_allclose(combined, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(reference, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adding_scaled_rows_is_its_numpy_reference_bit_for_bit(dtype):
+    """The fused kernel of :func:`combine` against ``table[rows] += scale * values``, on read-only values
+    (as a result arrives from another worker) and writable ones."""
+    from w2v_np.kernels.replicas import add_scaled_rows
+    from w2v_np.word2vec_dask import add_scaled_rows_reference
+    rng = np.random.default_rng(5)
+    table = rng.normal(size=(50, 7)).astype(dtype)
+    rows = rng.permutation(50)[:20].astype(np.int64)
+    values = rng.normal(size=(20, 7)).astype(dtype)
+    for writable in (True, False):
+        values.flags.writeable = writable
+        fused, reference = table.copy(), table.copy()
+        add_scaled_rows(fused, rows, values, dtype(1 / 3))
+        add_scaled_rows_reference(reference, rows, values, dtype(1 / 3))
+        np.testing.assert_array_equal(fused, reference)
+        assert not np.array_equal(fused, table)

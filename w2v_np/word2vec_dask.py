@@ -150,15 +150,32 @@ def segment_tables(key, previous, rounds, how, replicas):
 def combine(table, changes, how, replicas):
     """Fold the workers' ``changes`` (a list, in worker order, of ``(rows, new rows)``) into ``table`` in place.
 
-    ``rows``: int64 ``(R,)`` with ``new rows`` float ``(R, D)``, or None for the whole table.
-    ``sum``: the first worker's rows are taken as they are and every other worker's change
-    (its rows minus the table's before the round) is added; ``average``: each change is
-    added divided by ``replicas``, the number of replicas (a share whose chunks are all
-    trained counts as a replica that did not move).  Rows no worker moved stay as they are.
+    ``rows``: int64 ``(R,)``, distinct, with ``new rows`` float ``(R, D)``, or None for the whole
+    table.  With ``s = 1 / replicas`` (``average``; ``replicas`` is the number of replicas, and a
+    share whose chunks are all trained counts as one that did not move) or ``s = 1`` (``sum``),
+    a row ``b`` that ``k`` workers moved becomes ``b + s * sum(new - b)``, computed as
+    ``(1 - s * k) * b + s * sum(new)`` so that no copy of the table before the round is needed
+    (:func:`combine_reference` is the definition).  A row only one worker moved under ``sum``,
+    and every row of a single replica, is taken as it is; rows no worker moved stay as they are.
     """
-    # Only the changes need the table before the round: one replica's rows are taken as they are.
-    before = table.copy() if replicas > 1 else None
-    scale = table.dtype.type(1 / replicas)
+    from .kernels.replicas import add_scaled_rows
+    every_row = np.arange(table.shape[0])
+    changes = [(every_row if rows is None else rows, new) for rows, new in changes]
+    moved = np.zeros(table.shape[0], dtype=np.int64)
+    for rows, _ in changes:
+        moved[rows] += 1
+    scale = 1 / replicas if how == "average" else 1
+    table *= (1 - scale * moved).astype(table.dtype)[:, None]
+    for rows, new in changes:
+        add_scaled_rows(table, rows, new, table.dtype.type(scale))
+
+
+def combine_reference(table, changes, how, replicas):
+    """:func:`combine`'s definition in NumPy: the table before the round, plus every worker's
+    change (its rows minus the table's before the round), divided by ``replicas`` for
+    ``average``; the first worker's rows under ``sum``, and a single replica's, are taken as
+    they are."""
+    before = table.copy()
     for w, (rows, new) in enumerate(changes):
         index = slice(None) if rows is None else rows
         if replicas == 1 or how == "sum" and w == 0:
@@ -166,8 +183,13 @@ def combine(table, changes, how, replicas):
             continue
         change = new - before[index]
         if how == "average":
-            change *= scale
+            change /= replicas
         table[index] += change
+
+
+def add_scaled_rows_reference(table, rows, values, scale):
+    """The reference of :func:`w2v_np.kernels.replicas.add_scaled_rows`: ``table[rows] += scale * values``."""
+    table[rows] += scale * values
 
 
 def check_combine(combine, replicas):
