@@ -15,7 +15,8 @@ import w2v_np.corpus
 import w2v_np.kernels
 
 from w2v_np import W2VError
-from w2v_np.corpus import download_ptb, find_ptb, read_corpus, read_sentences, resolve_corpus, tokenize
+from w2v_np.corpus import (download_ptb, find_ptb, line_ranges, read_corpus, read_sentences, resolve_corpus,
+                           tokenize)
 from w2v_np.vocab import UNK, Vocab
 
 
@@ -374,6 +375,38 @@ def test_read_corpus_in_pieces_equals_whole_text(tmp_path, use_kernels, chunk_by
     bad.write_bytes(b"good line\nsecond good line\nbad \xff here\n")
     with pytest.raises(W2VError, match="undecodable byte at offset 31$"):
         read_corpus(bad, use_kernels=use_kernels, chunk_bytes=chunk_bytes)
+
+
+@pytest.mark.parametrize("use_kernels", TOKENIZERS)
+def test_line_ranges_read_one_by_one_are_the_files_lines(tmp_path, use_kernels):
+    """The dask engine's first pass: a file cut by line_ranges into any number of parts, each
+    range read on its own (read_corpus's byte_range), gives the file's lines in order; the
+    breaks between ranges are line breaks; an undecodable byte is reported at its offset in
+    the file; an encoding without byte-level line breaks is one range."""
+    for number, text in enumerate(TRICKY_TEXTS + ["one line, no break", "a\n" * 40]):
+        path = tmp_path / f"text{number}.txt"
+        raw = text.encode("utf-8")
+        path.write_bytes(raw)
+        for parts in (1, 2, 3, 7, 100):
+            ranges = line_ranges(path, parts)
+            assert ranges[0][0] == 0 and ranges[-1][1] == len(raw) and len(ranges) <= parts
+            assert all(raw[stop:start] == b"\n" for (_, stop), (start, _) in zip(ranges, ranges[1:]))
+            lines = []
+            for start, stop in ranges:
+                part = read_corpus(path, use_kernels=use_kernels, chunk_bytes=3, byte_range=(start, stop))
+                assert_matches_sentences(part, [line.split() for line in raw[start:stop].decode().split("\n")])
+                lines += [[part.types[i] for i in part.type_ids[a:b]]
+                          for a, b in zip(part.offsets[:-1], part.offsets[1:])]
+            assert lines == [line.split() for line in text.split("\n")]
+    assert len(line_ranges(path, 4)) == 4
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"good line\nsecond good line\nbad \xff here\n")
+    (_, _), second = line_ranges(bad, 2)
+    with pytest.raises(W2VError, match="undecodable byte at offset 31$"):
+        read_corpus(bad, use_kernels=use_kernels, byte_range=second)
+    wide = tmp_path / "wide.txt"
+    wide.write_text("a b\nc a\n", encoding="utf-16")
+    assert line_ranges(wide, 3, encoding="utf-16") == [(0, wide.stat().st_size)]
 
 
 def test_vocab_from_counts_equals_build():

@@ -82,6 +82,47 @@ def test_one_worker_is_the_single_threaded_numba_engine_bit_for_bit(corpus):
         assert b["tokens"] == SENTENCES * 8 and b["workers"] == 1 and b["rounds"] == 6
 
 
+def test_the_workers_read_the_corpus_into_what_one_process_reads(corpus, scheduler, tmp_path):
+    """The first pass on the workers: each reads its byte range, the client merges types,
+    counts and lines into what read_corpus gives, and the ids the workers encode are the
+    serial ids, cut into shares across their ranges; a worker that cannot see the file says so."""
+    from w2v_np.cluster import Cluster
+    from w2v_np.corpus import read_corpus
+    from w2v_np.dask_corpus import ClusterText, _read_range
+    from w2v_np.vocab import Vocab
+    uneven = tmp_path / "uneven.txt"
+    uneven.write_text("\n\n" + corpus.read_text()[:5000] + "\n lonely\n" + "w " * 30000 + "\nx y x\n\n")
+    cluster = Cluster(address=scheduler)
+    try:
+        for path in (corpus, uneven):
+            serial = read_corpus(path)
+            text = ClusterText(cluster, path)
+            assert text.types == serial.types
+            np.testing.assert_array_equal(text.counts, serial.counts)
+            np.testing.assert_array_equal(text.offsets, serial.offsets)
+            vocab = Vocab.from_counts(text.types, text.counts, min_freq=2)
+            ids = text.encode(vocab)
+            expected = vocab.ids_of(serial.types)[serial.type_ids]
+            assert ids.shape == expected.shape and ids.has_examples
+            workers = sorted(cluster.client.scheduler_info()["workers"])
+            size = expected.shape[0]
+            for start, stop in ((0, size), (size // 3, 2 * size // 3), (size - 5, size)):
+                np.testing.assert_array_equal(cluster.client.gather(ids.share(start, stop, workers[1])),
+                                              expected[start:stop])
+    finally:
+        cluster.close()
+    with pytest.raises(W2VError, match=r"^a dask worker on .* finds no corpus file /nowhere/c.txt: every worker "):
+        _read_range("/nowhere/c.txt", 0, 10, "utf-8")
+
+
+def test_an_in_memory_corpus_goes_to_the_workers_from_the_client(corpus):
+    sentences = [line.split() for line in corpus.read_text().splitlines()]
+    serial, one = (train(TrainConfig(corpus=sentences, **{**SETTINGS, "epochs": 1, **changes}), probes=(), quiet=True)
+                   for changes in ({"threads": 1, "sync_tokens": None}, {"workers": 1}))
+    assert one.metrics["plan"]["engine"] == "dask"
+    assert_same_bits(serial, one)
+
+
 def test_two_workers_repeat_bit_for_bit_and_learn_what_one_learns(corpus, scheduler):
     first, again = (word2vec(corpus, scheduler=scheduler) for _ in range(2))
     assert_same_bits(first, again)
@@ -178,11 +219,15 @@ def test_a_worker_killed_mid_run_changes_nothing(corpus, scheduler):
 
 
 def losing_rounds(monkeypatch, losses):
-    """Make the first ``losses`` gathers fail as when the only copy of sent data dies with its worker."""
+    """Make the first ``losses`` gathers of the rounds fail as when the only copy of sent data dies with its
+    worker (the first pass's gathers, before the rounds, are left alone)."""
     gather = distributed.Client.gather
     calls = []
 
     def lossy_gather(client, futures, *args, **kwargs):
+        if not (futures if isinstance(futures, list) else [futures])[0].key.startswith(("round_metrics",
+                                                                                         "segment_tables")):
+            return gather(client, futures, *args, **kwargs)
         calls.append(len(futures) if isinstance(futures, list) else 1)
         if len(calls) <= losses:
             client.cancel(futures)

@@ -9,7 +9,7 @@ import pytest
 import w2v_np.kernels
 from w2v_np import W2VError
 from w2v_np.optim import SGD
-from w2v_np.streamed_corpus import StreamedCorpus, _pieces, _some_sentence_has_two_known
+from w2v_np.streamed_corpus import StreamedCorpus, _pieces, some_sentence_has_two_known
 from w2v_np.word2vec import sgd_pair_reference, sgd_window_reference
 from test_minibatch_kernels import V, D, corpus_file, model_of, run
 
@@ -30,9 +30,9 @@ def test_two_known_tokens_are_found_in_any_slice_of_sentences(per_slice):
     """Only the last sentence (or none) holds two known ids; slices of any size find it."""
     ids = np.array([0, 5, 0, 7, 0, 0, 3, 9, 0], dtype=np.int32)
     lonely = np.array([0, 2, 4, 6, 6, 7], dtype=np.int64)           # at most one known id each
-    assert not _some_sentence_has_two_known(ids[:7], lonely, per_slice)
+    assert not some_sentence_has_two_known(ids[:7], lonely, per_slice)
     paired = np.array([0, 2, 4, 6, 6, 9], dtype=np.int64)           # the last holds 3 and 9
-    assert _some_sentence_has_two_known(ids, paired, per_slice)
+    assert some_sentence_has_two_known(ids, paired, per_slice)
     with pytest.raises(W2VError, match="no sentence has two known tokens"):
         stream_of(ids[:7], lonely)
 

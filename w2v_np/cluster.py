@@ -26,7 +26,8 @@ class Cluster:
 
     ``num_workers`` is ``workers``, or how many workers the scheduler had when the client
     connected: the run cuts the corpus into that many shares.  ``lost_data`` is the exception a result raises when
-    data sent to the cluster was lost with a worker (the sender may send it again).
+    data sent to the cluster was lost with a worker (the sender may send it again); ``wait(futures)`` returns
+    once they are done.
     :meth:`close` shuts the local cluster down (an existing cluster is only disconnected from).
     """
 
@@ -58,6 +59,7 @@ class Cluster:
         self.num_workers = workers or len(self.client.scheduler_info()["workers"])
         # A task cancelled because the only copy of data it needed died with its worker.
         self.lost_data = distributed.client.FutureCancelledError
+        self.wait = distributed.wait
 
     def close(self):
         self.client.close()

@@ -147,7 +147,7 @@ def _tokenized_parts(text, use_kernels, threads):
 CHUNK_BYTES = 16 << 20
 
 
-def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYTES, threads=1):
+def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYTES, threads=1, byte_range=None):
     """Read a text file (see :func:`read_sentences`) and :func:`tokenize` it -> :class:`TokenizedCorpus`.
 
     The file is read in pieces of about ``chunk_bytes`` that end at a line break; each is
@@ -155,6 +155,9 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
     the same as tokenising the whole text at once, but memory holds one piece of text at a
     time besides the int32 token ids.  With ``use_kernels``, ``threads`` threads tokenise
     parts of a piece at once; the result does not depend on their number.
+
+    ``byte_range`` ``(start, stop)`` reads only those bytes of the file, as if they were the
+    whole text (:func:`line_ranges` cuts a file into such ranges); a range may hold no token.
     """
     types = {}
     intern = types.setdefault
@@ -162,9 +165,10 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
     # Sized for the most tokens the file can hold (one byte each, one between two): pages
     # never written are never given memory, so only the ids read stay resident, and they
     # are never copied or held twice.
-    type_ids, size = np.empty(_file_size(path) // 2 + 1, dtype=np.int32), 0
+    start, stop = (0, None) if byte_range is None else byte_range
+    type_ids, size = np.empty(((_file_size(path) if stop is None else stop) - start) // 2 + 1, dtype=np.int32), 0
     counts = np.zeros(0, dtype=np.int64)
-    for piece in (part for text in _read_pieces(path, encoding, chunk_bytes)
+    for piece in (part for text in _read_pieces(path, encoding, chunk_bytes, start, stop)
                   for part in _tokenized_parts(text, use_kernels, threads)):
         # len(types) is read before setdefault inserts, so a new type gets the next id.
         to_corpus = np.fromiter((intern(token, len(types)) for token in piece.types), dtype=np.int32,
@@ -178,7 +182,7 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
         size += piece.type_ids.shape[0]
         lengths.append(np.diff(piece.offsets))
     type_ids = type_ids[:size]
-    if type_ids.shape[0] == 0:
+    if type_ids.shape[0] == 0 and byte_range is None:
         raise W2VError(f"corpus {path} is empty: it holds no tokens")
     offsets = np.cumsum(np.concatenate(lengths))
     return TokenizedCorpus(list(types), counts, type_ids, offsets)
@@ -191,8 +195,9 @@ def _file_size(path):
         raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
 
 
-def _read_pieces(path, encoding, chunk_bytes):
-    """Yield the decoded text of ``path`` in pieces that split it at line breaks.
+def _read_pieces(path, encoding, chunk_bytes, start, stop):
+    """Yield the decoded text of bytes ``start..stop - 1`` of ``path`` (``stop`` None: to its end) in pieces
+    that split it at line breaks.
 
     Each break between two pieces is dropped (piece 1 ends before it, piece 2 starts after
     it), so splitting the pieces into lines gives exactly the lines of the whole text.
@@ -200,19 +205,16 @@ def _read_pieces(path, encoding, chunk_bytes):
     piece.  :class:`W2VError` for a missing, unreadable or undecodable file.
     """
     path = _corpus_file(path)
-    try:
-        splittable = "\n".encode(encoding) == b"\n"
-    except LookupError:
-        raise W2VError(f"unknown text encoding {encoding!r}") from None
-    if not splittable:
+    if not line_splittable(encoding):
         yield _read_text(path, encoding)
         return
-    consumed = 0
+    consumed = start
     try:
         with open(path, "rb") as handle:
+            handle.seek(start)
             tail = b""
             while True:
-                block = handle.read(chunk_bytes)
+                block = handle.read(chunk_bytes if stop is None else min(chunk_bytes, stop - consumed - len(tail)))
                 data = tail + block
                 cut = data.rfind(b"\n") if block else len(data)
                 if cut < 0:                       # no line break yet: read on
@@ -229,6 +231,49 @@ def _read_pieces(path, encoding, chunk_bytes):
                     return
     except OSError as exc:
         raise W2VError(f"cannot read corpus {path}: {exc.strerror}") from None
+
+
+def line_splittable(encoding):
+    """Whether ``encoding`` writes a line break as the byte ``\\n`` (and no other character holds that byte),
+    so that a file can be cut at line breaks without decoding it; W2VError for an unknown encoding."""
+    try:
+        return "\n".encode(encoding) == b"\n"
+    except LookupError:
+        raise W2VError(f"unknown text encoding {encoding!r}") from None
+
+
+def line_ranges(path, parts, encoding="utf-8"):
+    """Byte ranges ``[(start, stop), ...]`` cutting the file ``path`` at line breaks into about ``parts`` equal parts.
+
+    The break between two ranges belongs to neither (as :func:`read_corpus` drops the break
+    between its pieces), so the lines of the ranges, in order, are the file's lines.  One
+    range for an encoding that cannot be cut (:func:`line_splittable`).
+    """
+    path = _corpus_file(path)
+    size = _file_size(path)
+    starts = [0]
+    if line_splittable(encoding):
+        with open(path, "rb") as handle:
+            for part in range(1, parts):
+                position = max(starts[-1], part * size // parts)
+                handle.seek(position)
+                cut = _next_break(handle, position)
+                if cut is None:
+                    break
+                starts.append(cut + 1)
+    return [(start, next_start - 1) for start, next_start in zip(starts, starts[1:])] + [(starts[-1], size)]
+
+
+def _next_break(handle, position, block_bytes=1 << 16):
+    """The offset of the first ``\\n`` at or after ``position`` (``handle`` is there), or None."""
+    while True:
+        block = handle.read(block_bytes)
+        if not block:
+            return None
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found
+        position += len(block)
 
 
 def _corpus_file(path):

@@ -20,7 +20,8 @@ class StreamedCorpus:
     """The corpus as the streaming SGD reads it: token ids cut into pieces and chunks.
 
     Attributes:
-        ids: int32 ``(T,)`` (``<unk>`` = 0 included: its keep probability is 0);
+        ids: int32 ``(T,)`` (``<unk>`` = 0 included: its keep probability is 0), or for the dask
+            engine a :class:`~w2v_np.dask_corpus.ClusterIds` (the ids stay on the workers);
         piece_offsets: int64 ``(P+1,)``: sentences, those longer than :data:`MAX_PIECE` cut;
         chunk_pieces: int64 ``(C+1,)``: consecutive pieces of about :data:`CHUNK_TOKENS` tokens;
         keep_probability: float64 ``(V,)`` (subsampling; ``<unk>`` 0);
@@ -29,7 +30,8 @@ class StreamedCorpus:
     """
 
     def __init__(self, ids, offsets, counts, *, max_window, num_noise_words, sample, subsampling="seed"):
-        if not _some_sentence_has_two_known(ids, offsets):
+        # ids may be a w2v_np.dask_corpus.ClusterIds: the ids are on a cluster, which checked them.
+        if not (ids.has_examples if hasattr(ids, "has_examples") else some_sentence_has_two_known(ids, offsets)):
             raise W2VError("no training examples: no sentence has two known tokens")
         self.ids = ids
         self.piece_offsets = _pieces(offsets, MAX_PIECE)
@@ -48,7 +50,7 @@ class StreamedCorpus:
         return self.chunk_pieces.shape[0] - 1
 
 
-def _some_sentence_has_two_known(ids, offsets, sentences_per_slice=1 << 16):
+def some_sentence_has_two_known(ids, offsets, sentences_per_slice=1 << 16):
     """Whether a sentence holds two ids other than ``<unk>`` (0).
 
     Looked at a slice of sentences at a time, so the temporaries are a slice's, not the

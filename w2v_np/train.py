@@ -17,7 +17,9 @@ import numpy as np
 
 from .backend import get_array_module, get_backend, to_device
 from .checkpoint import checkpoint_arrays, load_checkpoint, write_checkpoint
+from .cluster import Cluster
 from .corpus import file_fingerprint, read_corpus, resolve_corpus
+from .dask_corpus import ClusterIds, ClusterText
 from .errors import W2VError
 from .footprint import check_fits
 from .io import atomic_write, remove_stale_temporaries, write_word2vec
@@ -254,7 +256,9 @@ def prepare(plan, rng, probes=None, sentences=None):
     its description), read once by :func:`~w2v_np.sentences.tokenize_sentences`.
 
     ``plan.sampler`` chooses the implementation of the data pipeline (tokenising included):
-    the Numba kernels or the NumPy reference.
+    the Numba kernels or the NumPy reference.  The dask engine's cluster starts here, and its
+    workers read a corpus file (:class:`~w2v_np.dask_corpus.ClusterText`); the trainer takes
+    the cluster over, and closes it.
 
     A run whose arrays would not fit in the machine's memory is refused before any
     sampling (:func:`~w2v_np.footprint.check_fits`).
@@ -263,8 +267,21 @@ def prepare(plan, rng, probes=None, sentences=None):
     (examples for the d2l method, a streamed corpus for word2vec); ``probes=None`` becomes
     ``[chip]`` when the vocabulary has it, else ``[]``.
     """
+    # The dask engine's cluster is started here: its workers read the corpus (w2v_np.dask_corpus).
+    cluster = Cluster(plan.workers, plan.scheduler) if plan.engine == "dask" else None
+    try:
+        return _prepare(plan, rng, probes, sentences, cluster)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+
+
+def _prepare(plan, rng, probes, sentences, cluster):
     if sentences is not None:
         corpus = tokenize_sentences(sentences)
+    elif cluster is not None:
+        corpus = ClusterText(cluster, resolve_corpus(plan.corpus))
     else:
         kernels = plan.sampler == "numba"
         corpus = read_corpus(resolve_corpus(plan.corpus), use_kernels=kernels, threads=plan.threads if kernels else 1)
@@ -278,11 +295,16 @@ def prepare(plan, rng, probes=None, sentences=None):
         if word not in vocab:
             raise W2VError(f"probe word {word!r} is not in the vocabulary "
                            f"({len(vocab)} tokens with count >= {plan.min_count})")
-    ids, to_vocab = corpus.type_ids, vocab.ids_of(corpus.types)
-    # In place, a slice at a time: the whole corpus's ids are never held twice.
-    for start in range(0, ids.shape[0], ENCODE_SLICE):
-        ids[start:start + ENCODE_SLICE] = to_vocab[ids[start:start + ENCODE_SLICE]]
-    check_fits(plan, len(vocab), ids.shape[0], int(np.diff(corpus.offsets).max(initial=0)))
+    check_fits(plan, len(vocab), int(corpus.offsets[-1]), int(np.diff(corpus.offsets).max(initial=0)))
+    if isinstance(corpus, ClusterText):
+        ids = corpus.encode(vocab)
+    else:
+        ids, to_vocab = corpus.type_ids, vocab.ids_of(corpus.types)
+        # In place, a slice at a time: the whole corpus's ids are never held twice.
+        for start in range(0, ids.shape[0], ENCODE_SLICE):
+            ids[start:start + ENCODE_SLICE] = to_vocab[ids[start:start + ENCODE_SLICE]]
+        if cluster is not None:
+            ids = ClusterIds.scatter(cluster, ids, corpus.offsets)
     return vocab, plan.trainer.prepare(plan, ids, corpus.offsets, vocab.counts, rng), list(probes)
 
 

@@ -1,7 +1,8 @@
 """The word2vec method on a Dask cluster: each worker trains a replica on its share, the replicas combined every round.
 
 The corpus's chunks (:class:`~w2v_np.streamed_corpus.StreamedCorpus`, each seeded on its
-own) are cut into one contiguous share per worker.  A *round*: each worker runs the
+own) are cut into one contiguous share per worker; the token ids are on the workers, who
+read the corpus file themselves (:mod:`w2v_np.dask_corpus`).  A *round*: each worker runs the
 streaming kernel on the next ``sync_tokens`` of its share (rounded up to whole chunks;
 by default :data:`ROUND_TOKENS` divided among the workers), on
 one thread, from the combined tables; its result is the center rows of its tokens (the
@@ -39,7 +40,6 @@ import threading
 
 import numpy as np
 
-from .cluster import Cluster
 from .errors import W2VError
 from .sampling import kernel_seed
 from .streamed_corpus import CHUNK_TOKENS
@@ -105,8 +105,8 @@ def train_round(static, key, snapshot, previous, r, how, replicas, first, last, 
                 num_noise_words, lr, min_lr_fraction, done_before, total_work, seed):
     """One worker's share of round ``r`` of a segment (runs on the worker): chunks ``first..last-1`` on one thread.
 
-    ``static``: the corpus arrays of :class:`~w2v_np.streamed_corpus.StreamedCorpus` and its
-    noise table (dict); ``snapshot``: the tables ``(center, context)`` float ``(V, D)`` at
+    ``static``: the share's arrays (:func:`share_arrays`: its ids, pieces and chunks, and the
+    noise table); ``snapshot``: the tables ``(center, context)`` float ``(V, D)`` at
     the segment's start (round 0 only, else None); ``previous``: every share's result of
     round ``r - 1`` (None in round 0).  Trains a copy of the combined tables
     (:func:`_replica_before`).  Returns ``(center rows int64 (R,), their new values (R, D),
@@ -134,6 +134,13 @@ def train_round(static, key, snapshot, previous, r, how, replicas, first, last, 
     present[static["ids"][start:stop]] = True
     rows = np.flatnonzero(present)
     return rows, center[rows], context, loss_sums, center_counts, pair_counts
+
+
+def share_arrays(ids, layout, shared):
+    """What a share's rounds read (a dict): its ids (int32 ``(N,)``), its ``layout`` (the pieces and
+    chunks of :class:`~w2v_np.streamed_corpus.StreamedCorpus`, counted from the share's first token and piece,
+    :meth:`DaskTrainer._layout`) and ``shared``, the keep probabilities and noise table."""
+    return {"ids": ids, **layout, **shared}
 
 
 def round_metrics(result):
@@ -209,35 +216,43 @@ def check_combine(combine, replicas):
 class DaskTrainer(HogwildTrainer):
     """The word2vec method's ``dask`` engine: rounds of :func:`train_round`, combined on the workers.
 
-    Holds the :class:`~w2v_np.cluster.Cluster` from construction until :meth:`close`; the
-    corpus arrays go to every worker once.
+    Takes over the cluster that holds the corpus's ids (``corpus.ids``, a
+    :class:`~w2v_np.dask_corpus.ClusterIds`) and closes it in :meth:`close`; each share's ids
+    are cut on the workers once (again only after the cluster lost them).
     """
 
     def __init__(self, plan, model, optimizer, corpus):
         self.model, self.optimizer, self.corpus = model, optimizer, corpus
         self.shared_noise = plan.noise_per == "window"
-        self.cluster = Cluster(plan.workers, plan.scheduler)
-        self.num_shares = min(self.cluster.num_workers, corpus.num_chunks)
+        self.cluster = corpus.ids.cluster
         try:
-            check_combine(plan.combine, self.num_shares)
-        except W2VError:
+            self._cut(plan, corpus)
+        except BaseException:
             self.cluster.close()
             raise
+
+    def _cut(self, plan, corpus):
+        """The shares, the rounds, and each share's arrays on its worker (see the module's docstring)."""
+        self.num_shares = min(self.cluster.num_workers, corpus.num_chunks)
+        check_combine(plan.combine, self.num_shares)
         self.how = plan.combine
         self.lr_scale = self.num_shares if self.how == "average" else 1
-        bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
+        self.bounds = np.linspace(0, corpus.num_chunks, self.num_shares + 1).round().astype(np.int64)
         self.sync_tokens = plan.sync_tokens or -(-ROUND_TOKENS // self.num_shares)
         chunks_per_round = -(-self.sync_tokens // CHUNK_TOKENS)
         chunk_start = corpus.piece_offsets[corpus.chunk_pieces]   # first token of each chunk, and the end
-        # rounds[i]: each share's chunks (first, last) in round i; before[i]: the tokens of rounds 0..i-1.
+        # rounds[i]: each share's chunks (share, first, last) in round i; before[i]: the tokens of rounds 0..i-1.
         self.rounds = []
-        for cursor in range(0, int((bounds[1:] - bounds[:-1]).max()), chunks_per_round):
-            self.rounds.append([(int(first + cursor), int(min(first + cursor + chunks_per_round, end)))
-                                for first, end in zip(bounds[:-1], bounds[1:]) if first + cursor < end])
-        tokens = [sum(int(chunk_start[last] - chunk_start[first]) for first, last in work) for work in self.rounds]
+        for cursor in range(0, int(np.diff(self.bounds).max()), chunks_per_round):
+            self.rounds.append([(share, int(first + cursor), int(min(first + cursor + chunks_per_round, end)))
+                                for share, (first, end) in enumerate(zip(self.bounds[:-1], self.bounds[1:]))
+                                if first + cursor < end])
+        tokens = [sum(int(chunk_start[last] - chunk_start[first]) for _, first, last in work) for work in self.rounds]
         self.before = np.concatenate([[0], np.cumsum(tokens)]).astype(np.int64)
         self.chunk_start = chunk_start
-        self.static = None
+        # Each share's ids are cut now, with the run's preparation, not in its first round.
+        self.statics = self._share_arrays(sorted(self.cluster.client.scheduler_info()["workers"]))
+        self.cluster.wait(self.statics)
 
     @property
     def num_batches(self):
@@ -263,7 +278,7 @@ class DaskTrainer(HogwildTrainer):
                     break
                 except (self.cluster.lost_data, StaleReplica):
                     # A worker died with results or sent data only it held: run the segment again.
-                    self.static = None
+                    self.statics = None
             else:
                 raise W2VError(f"the cluster lost data of rounds {rounds.start + 1}-{rounds.stop} of this epoch "
                                f"{MAX_ATTEMPTS} times (workers dying?); resume the run from its last checkpoint "
@@ -281,19 +296,21 @@ class DaskTrainer(HogwildTrainer):
         seed, lr, min_lr_fraction, done, total_work = schedule
         corpus, model, client, shares = self.corpus, self.model, self.cluster.client, self.num_shares
         workers = sorted(client.scheduler_info()["workers"])
-        if self.static is None:
-            self.static = client.scatter([self._static_arrays()], broadcast=True, hash=False)[0]
+        if self.statics is None:
+            self.statics = self._share_arrays(workers)
         snapshot = client.scatter([(model.center, model.context)], broadcast=True, hash=False)[0]
         received = shares * (model.center.nbytes + model.context.nbytes)
         previous = pending = None
         for r, step in enumerate(rounds):
-            futures = [client.submit(train_round, self.static, snapshot.key, snapshot if r == 0 else None, previous,
-                                     r, self.how, shares, first, last, self.shared_noise, corpus.max_window,
-                                     corpus.num_noise_words, lr * self.lr_scale, min_lr_fraction,
-                                     (done + int(self.before[step])) // shares - int(self.chunk_start[first]),
+            # The kernel counts a token's progress from its share's first token.
+            futures = [client.submit(train_round, self.statics[s], snapshot.key, snapshot if r == 0 else None,
+                                     previous, r, self.how, shares, first, last, self.shared_noise,
+                                     corpus.max_window, corpus.num_noise_words, lr * self.lr_scale, min_lr_fraction,
+                                     (done + int(self.before[step])) // shares
+                                     - int(self.chunk_start[first] - self.chunk_start[self.bounds[s]]),
                                      total_work // shares, seed, workers=[workers[s % len(workers)]],
                                      allow_other_workers=True, pure=False)
-                       for s, (first, last) in enumerate(self.rounds[step])]
+                       for s, first, last in self.rounds[step]]
             metrics = [client.submit(round_metrics, future, pure=False) for future in futures]
             if pending is not None:
                 received += self._record(*pending, counts, bar)
@@ -308,7 +325,7 @@ class DaskTrainer(HogwildTrainer):
         """Round ``step``'s counts into ``counts`` (waits for them); returns the bytes its results
         sent to the other shares' workers.  Raises W2VError when the round diverged (:data:`DIVERGED_LOSS`)."""
         results = self.cluster.client.gather(metrics)
-        for (first, last), result in zip(self.rounds[step], results):
+        for (_, first, last), result in zip(self.rounds[step], results):
             for total, part in zip(counts, result[:3]):
                 total[first:last] = part
         loss = sum(result[0].sum() for result in results) / max(sum(result[1].sum() for result in results), 1)
@@ -321,11 +338,24 @@ class DaskTrainer(HogwildTrainer):
             bar.update(step + 1, counts[0].sum() / max(counts[1].sum(), 1))
         return (len(results) - 1) * sum(result[3] for result in results)
 
-    def _static_arrays(self):
-        """What every round reads of the corpus: its arrays and the noise table."""
-        corpus = self.corpus
-        return {"ids": corpus.ids, "piece_offsets": corpus.piece_offsets, "chunk_pieces": corpus.chunk_pieces,
-                "keep_probability": corpus.keep_probability, "keep": corpus.noise.keep, "alias": corpus.noise.alias}
+    def _share_arrays(self, workers):
+        """Futures of :func:`share_arrays` for every share, each on its worker (``workers``: addresses)."""
+        corpus, client = self.corpus, self.cluster.client
+        shared = client.scatter([{"keep_probability": corpus.keep_probability, "keep": corpus.noise.keep,
+                                  "alias": corpus.noise.alias}], broadcast=True, hash=False)[0]
+        statics = []
+        for share in range(self.num_shares):
+            worker = workers[share % len(workers)]
+            first_piece, last_piece = corpus.chunk_pieces[self.bounds[share:share + 2]]
+            first_token, last_token = corpus.piece_offsets[[first_piece, last_piece]]
+            # chunk_pieces keeps every chunk's entry: the kernel seeds a chunk by its index in the corpus.
+            layout = {"piece_offsets": corpus.piece_offsets[first_piece:last_piece + 1] - first_token,
+                      "chunk_pieces": corpus.chunk_pieces - first_piece}
+            ids = corpus.ids.share(int(first_token), int(last_token), worker)
+            layout = client.scatter([layout], workers=[worker], hash=False)[0]
+            statics.append(client.submit(share_arrays, ids, layout, shared, workers=[worker],
+                                         allow_other_workers=True, pure=False))
+        return statics
 
     def close(self):
         self.cluster.close()
