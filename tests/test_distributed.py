@@ -115,6 +115,23 @@ def test_the_workers_read_the_corpus_into_what_one_process_reads(corpus, schedul
         _read_range("/nowhere/c.txt", 0, 10, "utf-8")
 
 
+def test_a_local_cluster_leaves_its_cores_to_the_workers():
+    """--workers N: no statistical profiler in the workers, no work stealing in the scheduler."""
+    import dask
+
+    from w2v_np.cluster import Cluster
+    cluster = Cluster(workers=1)
+    try:
+        profiling = cluster.client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert set(profiling.values()) == {False}
+        assert "stealing" not in cluster.client.run_on_scheduler(lambda dask_scheduler: set(dask_scheduler.extensions))
+        assert cluster.client.run(lambda: dask.config.get("distributed.admin.tick.interval")).popitem()[1] == "1s"
+    finally:
+        cluster.close()
+    # The client's own settings are left as they were.
+    assert dask.config.get("distributed.worker.profile.enabled")
+
+
 def test_an_in_memory_corpus_goes_to_the_workers_from_the_client(corpus):
     sentences = [line.split() for line in corpus.read_text().splitlines()]
     serial, one = (train(TrainConfig(corpus=sentences, **{**SETTINGS, "epochs": 1, **changes}), probes=(), quiet=True)

@@ -11,6 +11,17 @@ from .errors import W2VError
 
 CONNECT_SECONDS = 10
 """How long to wait for a scheduler, or for its workers, before giving up."""
+LOCAL_SETTINGS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Dask settings of a local cluster, whose workers share the machine's cores with the client: Dask's
+statistical profiler (a stack sample every 10 ms), work stealing (a round is pinned to the worker
+that holds its replica), the event-loop watchdog (every 20 ms), the system and memory monitors
+(every 500 and 100 ms) take that time from the workers (docs/distributed.md measures it)."""
 
 
 def _distributed():
@@ -35,8 +46,10 @@ class Cluster:
         distributed = _distributed()
         self.local = None
         if address is None:
-            self.local = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=":0", silence_logs=logging.ERROR)
+            import dask
+            with dask.config.set(LOCAL_SETTINGS):
+                self.local = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                      dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = distributed.Client(self.local)
         else:
             try:
