@@ -13,6 +13,7 @@ NumPy reference in ``w2v_np`` computes, arranged by concept:
 ``optimizers``     the optimizers' updates (dense Adam, lazy Adam, SGD on rows)
 ``schedule``       SGD's linear decay, plain Python shared with ``w2v_np.optim``
 ``streaming``      the word2vec method's streaming SGD (Hogwild, HogBatch)
+``replicas``       folding the dask engine's replicas into a table, in place
 ``gpu``            numba.cuda kernels of the d2l method's step and updates
 =================  =====================================================================
 
