@@ -139,7 +139,7 @@ def train_round(static, key, snapshot, previous, r, how, replicas, first, last, 
 def share_arrays(ids, layout, shared):
     """What a share's rounds read (a dict): its ids (int32 ``(N,)``), its ``layout`` (the pieces and
     chunks of :class:`~w2v_np.streamed_corpus.StreamedCorpus`, counted from the share's first token and piece,
-    :meth:`DaskTrainer._layout`) and ``shared``, the keep probabilities and noise table."""
+    :meth:`DaskTrainer._share_arrays`) and ``shared``, the keep probabilities and noise table."""
     return {"ids": ids, **layout, **shared}
 
 
