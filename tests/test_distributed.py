@@ -115,6 +115,32 @@ def test_the_workers_read_the_corpus_into_what_one_process_reads(corpus, schedul
         _read_range("/nowhere/c.txt", 0, 10, "utf-8")
 
 
+def test_a_range_lost_with_its_worker_is_read_again(corpus):
+    """The ranges' ids live on the workers only: when a worker dies, Dask runs again the tasks
+    that read and encoded its range (the client dropped the read's futures), from the file."""
+    from w2v_np.cluster import Cluster
+    from w2v_np.corpus import read_corpus
+    from w2v_np.dask_corpus import ClusterText
+    from w2v_np.vocab import Vocab
+    serial = read_corpus(corpus)
+    with local_cluster(2) as local:
+        cluster = Cluster(address=local.scheduler_address)
+        try:
+            text = ClusterText(cluster, corpus)
+            vocab = Vocab.from_counts(text.types, text.counts, min_freq=1)
+            ids = text.encode(vocab)
+            client = cluster.client
+            pids = client.run(os.getpid)
+            victim, survivor = sorted(pids)
+            os.kill(pids[victim], signal.SIGKILL)
+            size = ids.shape[0]
+            again = client.gather(ids.share(0, size, survivor))
+            np.testing.assert_array_equal(again, vocab.ids_of(serial.types)[serial.type_ids])
+            assert pids[victim] not in client.run(os.getpid).values()
+        finally:
+            cluster.close()
+
+
 def test_a_local_cluster_leaves_its_cores_to_the_workers():
     """--workers N: no statistical profiler in the workers, no work stealing in the scheduler."""
     import dask

@@ -20,6 +20,7 @@ import numpy as np
 
 from .corpus import line_ranges, read_corpus
 from .errors import W2VError
+from .kernels import numba_available
 from .streamed_corpus import some_sentence_has_two_known
 
 
@@ -29,7 +30,7 @@ def _read_range(path, start, stop, encoding):
     if not os.path.isfile(path):
         raise W2VError(f"a dask worker on {socket.gethostname()} finds no corpus file {path}: every worker reads "
                        f"the corpus itself, at the path the run was given (a filesystem all machines share)")
-    return read_corpus(path, encoding, use_kernels=True, byte_range=(start, stop))
+    return read_corpus(path, encoding, use_kernels=numba_available(), byte_range=(start, stop))
 
 
 def _summary(part):
