@@ -105,7 +105,9 @@ class ClusterIds:
     """A corpus's token ids on a cluster, in consecutive parts (futures of int32 arrays).
 
     ``shape`` is the whole array's; ``has_examples`` whether some sentence holds two ids
-    other than ``<unk>`` (0); ``cluster`` the :class:`~w2v_np.cluster.Cluster`.
+    other than ``<unk>`` (0); ``cluster`` the :class:`~w2v_np.cluster.Cluster`.  ``parts``
+    and their ``sizes`` (token counts), or for a corpus the client read (:meth:`scatter`)
+    ``ids``, the whole array here.
     """
 
     def __init__(self, cluster, parts, sizes, has_examples, ids=None):
