@@ -159,33 +159,52 @@ def read_corpus(path, encoding="utf-8", use_kernels=False, chunk_bytes=CHUNK_BYT
     ``byte_range`` ``(start, stop)`` reads only those bytes of the file, as if they were the
     whole text (:func:`line_ranges` cuts a file into such ranges); a range may hold no token.
     """
-    types = {}
-    intern = types.setdefault
+    merged = MergedTypes()
     lengths = [np.zeros(1, dtype=np.int64)]
     # Sized for the most tokens the file can hold (one byte each, one between two): pages
     # never written are never given memory, so only the ids read stay resident, and they
     # are never copied or held twice.
     start, stop = (0, None) if byte_range is None else byte_range
     type_ids, size = np.empty(((_file_size(path) if stop is None else stop) - start) // 2 + 1, dtype=np.int32), 0
-    counts = np.zeros(0, dtype=np.int64)
     for piece in (part for text in _read_pieces(path, encoding, chunk_bytes, start, stop)
                   for part in _tokenized_parts(text, use_kernels, threads)):
-        # len(types) is read before setdefault inserts, so a new type gets the next id.
-        to_corpus = np.fromiter((intern(token, len(types)) for token in piece.types), dtype=np.int32,
-                                count=len(piece.types))
         if size + piece.type_ids.shape[0] > type_ids.shape[0]:
             raise W2VError(f"corpus {path} grew while it was being read")
-        np.take(to_corpus, piece.type_ids, out=type_ids[size:size + piece.type_ids.shape[0]])
-        # Counted piece by piece: np.bincount of all the ids would copy them to int64 first.
-        counts = np.concatenate([counts, np.zeros(len(types) - counts.shape[0], dtype=np.int64)])
-        counts[to_corpus] += piece.counts
+        np.take(merged.add(piece.types, piece.counts), piece.type_ids,
+                out=type_ids[size:size + piece.type_ids.shape[0]])
         size += piece.type_ids.shape[0]
         lengths.append(np.diff(piece.offsets))
     type_ids = type_ids[:size]
     if type_ids.shape[0] == 0 and byte_range is None:
         raise W2VError(f"corpus {path} is empty: it holds no tokens")
     offsets = np.cumsum(np.concatenate(lengths))
-    return TokenizedCorpus(list(types), counts, type_ids, offsets)
+    return TokenizedCorpus(merged.types, merged.counts, type_ids, offsets)
+
+
+class MergedTypes:
+    """The distinct tokens of consecutive parts of a text, merged in first-seen order, with their counts.
+
+    ``types`` (list of ``T`` str) and ``counts`` (int64 ``(T,)``) so far; :meth:`add` merges the
+    next part's.  Counted part by part: np.bincount of all the ids would copy them to int64 first.
+    """
+
+    def __init__(self):
+        self._ids = {}
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    @property
+    def types(self):
+        return list(self._ids)
+
+    def add(self, types, counts):
+        """Merge a part's distinct tokens ``types`` (list of str) seen ``counts`` (int ``(t,)``) times;
+        returns int32 ``(t,)``: each one's index in the merged ``types``."""
+        intern, ids = self._ids.setdefault, self._ids
+        # len(ids) is read before setdefault inserts, so a new type gets the next index.
+        to_merged = np.fromiter((intern(token, len(ids)) for token in types), dtype=np.int32, count=len(types))
+        self.counts = np.concatenate([self.counts, np.zeros(len(ids) - self.counts.shape[0], dtype=np.int64)])
+        self.counts[to_merged] += counts
+        return to_merged
 
 
 def _file_size(path):

@@ -18,7 +18,7 @@ import socket
 
 import numpy as np
 
-from .corpus import line_ranges, read_corpus
+from .corpus import MergedTypes, line_ranges, read_corpus
 from .errors import W2VError
 from .kernels import numba_available
 from .streamed_corpus import some_sentence_has_two_known
@@ -71,18 +71,10 @@ class ClusterText:
         self._parts = [client.submit(_read_range, str(path), start, stop, encoding, workers=[workers[i % len(workers)]],
                                      allow_other_workers=True, pure=False) for i, (start, stop) in enumerate(ranges)]
         summaries = client.gather([client.submit(_summary, part, pure=False) for part in self._parts])
-        types = {}
-        intern = types.setdefault
-        counts, lengths, self._to_types = np.zeros(0, dtype=np.int64), [np.zeros(1, dtype=np.int64)], []
-        for part_types, part_counts, part_lengths in summaries:
-            # len(types) is read before setdefault inserts, so a new type gets the next id.
-            to_types = np.fromiter((intern(token, len(types)) for token in part_types), dtype=np.int64,
-                                   count=len(part_types))
-            counts = np.concatenate([counts, np.zeros(len(types) - counts.shape[0], dtype=np.int64)])
-            counts[to_types] += part_counts
-            lengths.append(part_lengths)
-            self._to_types.append(to_types)
-        self.types, self.counts, self.offsets = list(types), counts, np.cumsum(np.concatenate(lengths))
+        merged = MergedTypes()
+        self._to_types = [merged.add(part_types, part_counts) for part_types, part_counts, _ in summaries]
+        lengths = [np.zeros(1, dtype=np.int64)] + [part_lengths for _, _, part_lengths in summaries]
+        self.types, self.counts, self.offsets = merged.types, merged.counts, np.cumsum(np.concatenate(lengths))
         if self.offsets[-1] == 0:
             raise W2VError(f"corpus {path} is empty: it holds no tokens")
         self._sizes = [int(part_lengths.sum()) for _, _, part_lengths in summaries]
