@@ -314,6 +314,9 @@ def test_settings_of_the_dask_engine_are_refused_elsewhere(corpus):
         word2vec(corpus, engine="numba", workers=2, sync_tokens=None)
     with pytest.raises(W2VError, match="give one of them"):
         word2vec(corpus, workers=2, scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(W2VError, match=r"^--threads sets the Numba threads of one process; the dask engine's "
+                                       r"workers train on one thread each .*give more --workers$"):
+        word2vec(corpus, workers=2, threads=2)
     with pytest.raises(W2VError, match="--method d2l has no dask engine: exchanging .* use --method word2vec on"):
         run(corpus, workers=2)
 

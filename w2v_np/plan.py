@@ -112,7 +112,8 @@ class TrainConfig:
     :mod:`w2v_np.word2vec_dask`), whose replicas are combined every ``sync_tokens`` tokens
     per worker (None: :data:`~w2v_np.word2vec_dask.ROUND_TOKENS` a round, divided among the
     workers) by ``combine`` (``average``, the default: replicas trained at workers x ``lr``,
-    averaged; or ``sum``, two workers at most); ``threads`` is then the client's.
+    averaged; or ``sum``, two workers at most); ``threads`` is then refused (each worker trains
+    on one thread).
     """
     corpus: Union[str, os.PathLike, Iterable[Sequence[str]]] = "ptb"
     method: str = "d2l"
@@ -296,6 +297,9 @@ def _engine(config, backend):
         raise W2VError("--method d2l has no dask engine: exchanging a step's gradients over Dask takes longer "
                        "than the part of the step a second worker would save (docs/distributed.md); use "
                        "--method word2vec on a cluster")
+    if engine == "dask" and config.threads is not None:
+        raise W2VError("--threads sets the Numba threads of one process; the dask engine's workers train on "
+                       "one thread each and read the corpus themselves: give more --workers")
     if engine == "dask" and backend == "cupy":
         raise W2VError("the dask engine trains on the workers' CPUs: use --backend numpy")
     if backend == "cupy":
